@@ -1,0 +1,70 @@
+/*
+ * The platform's typed event bus. The emitter is private; `on`/`off` are public. Emitting
+ * sites on the hot path check `listening(name)` first so that nothing is built when nobody
+ * listens.
+ */
+import { EventEmitter } from 'eventemitter3';
+import * as Tokens from './tokens.js';
+
+/** Every event of the platform with its arguments. */
+export interface PlatformEvents {
+  /** A port became pending in a domain, for a vCPU. */
+  'evtchn:pending': [domid: number, port: number, vcpu: number];
+  /** A port was bound (state is the new `ECS_*`). */
+  'evtchn:bind': [domid: number, port: number, state: number];
+  /** A port was closed. */
+  'evtchn:close': [domid: number, port: number];
+  /** An event was lost (no control block, reset, …). */
+  'evtchn:dropped': [domid: number, port: number, reason: string];
+  /** The upcall was delivered to a vCPU (its upcall-pending flag went from 0 to 1). */
+  'upcall:deliver': [domid: number, vcpu: number];
+  /** A guest IRQ handler ran. */
+  'irq:handled': [domid: number, irq: number, cpu: number];
+  /** A warning the hypervisor or a guest would log. */
+  warn: [source: string, message: string];
+}
+
+/** Name of a platform event. */
+export type PlatformEventName = keyof PlatformEvents;
+
+/** Typed publish/subscribe for {@link PlatformEvents}. */
+export interface EventBus {
+  /** Subscribes `fn` to `event`. */
+  on<K extends PlatformEventName>(event: K, fn: (...args: PlatformEvents[K]) => void): this;
+  /** Unsubscribes `fn` from `event`. */
+  off<K extends PlatformEventName>(event: K, fn: (...args: PlatformEvents[K]) => void): this;
+  /** Whether anyone listens to `event` (check before building arguments on a hot path). */
+  listening(event: PlatformEventName): boolean;
+  /** Publishes `event`. Meant for the framework's own packages and plugins. */
+  emit<K extends PlatformEventName>(event: K, ...args: PlatformEvents[K]): void;
+}
+
+/** Token for {@link EventBus}. */
+export const EventBus: typeof Tokens.EventBus = Tokens.EventBus;
+
+/** The {@link EventBus} implementation, on eventemitter3. */
+export class PlatformEventBus implements EventBus {
+  private readonly emitter = new EventEmitter();
+
+  /** Subscribes `fn` to `event`. */
+  on<K extends PlatformEventName>(event: K, fn: (...args: PlatformEvents[K]) => void): this {
+    this.emitter.on(event, fn as (...a: unknown[]) => void);
+    return this;
+  }
+
+  /** Unsubscribes `fn` from `event`. */
+  off<K extends PlatformEventName>(event: K, fn: (...args: PlatformEvents[K]) => void): this {
+    this.emitter.off(event, fn as (...a: unknown[]) => void);
+    return this;
+  }
+
+  /** Whether anyone listens to `event` (check before building arguments on a hot path). */
+  listening(event: PlatformEventName): boolean {
+    return this.emitter.listenerCount(event) > 0;
+  }
+
+  /** Publishes `event`. Meant for the framework's own packages and plugins. */
+  emit<K extends PlatformEventName>(event: K, ...args: PlatformEvents[K]): void {
+    this.emitter.emit(event, ...args);
+  }
+}

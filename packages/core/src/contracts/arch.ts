@@ -1,0 +1,90 @@
+/*
+ * The architecture contract: how an event-channel upcall reaches a vCPU (x86 callback vector,
+ * ARM vGIC PPI 31), physical IRQs lent to guests (pirqs), and the guest's IRQ number space.
+ */
+import * as Tokens from '../tokens.js';
+
+/** What the architecture is told about a domain when it is created. */
+export interface ArchDomainInfo {
+  /** Domain id. */
+  readonly id: number;
+  /** Number of vCPUs. */
+  readonly nrVcpus: number;
+  /** Whether the domain is the hardware/control domain. */
+  readonly privileged: boolean;
+  /** Number of pirqs the domain has (`nr_pirqs`). */
+  readonly nrPirqs: number;
+}
+
+/** Receives upcalls delivered by the architecture: the guest's interrupt entry for events. */
+export interface UpcallSink {
+  /** The vCPU took the event-channel interrupt: run the guest's upcall handler on it. */
+  upcall(vcpu: number): void;
+}
+
+/**
+ * Xen's physical-IRQ backend for guests (`pirq_guest_bind` and friends, SPEC §4.4). Absent on
+ * architectures without pirqs, where EVTCHNOP_bind_pirq returns `-EOPNOTSUPP`.
+ */
+export interface PirqBackend {
+  /** `pirqGuestBind(v, pirq, willShare)`. @returns 0 or -errno */
+  guestBind(domid: number, vcpu: number, pirq: number, willShare: boolean): number;
+  /** Undoes a guest bind (EVTCHNOP_close of a PIRQ port, domain destruction). */
+  guestUnbind(domid: number, pirq: number): void;
+  /** Moves the physical IRQ's affinity to the pCPU running `vcpu` (EVTCHNOP_bind_vcpu of a PIRQ port). */
+  setAffinity(domid: number, pirq: number, vcpu: number): void;
+  /** PHYSDEVOP_eoi. @returns 0 or -errno */
+  eoi(domid: number, pirq: number): number;
+  /** PHYSDEVOP_irq_status_query. @returns flags (needs-EOI 1, shared 2) or -errno */
+  irqStatusQuery(domid: number, pirq: number): number;
+}
+
+/** Options a guest layer passes when it asks for its IRQ number space. */
+export interface GuestIrqSpaceOptions {
+  /** Domain id. */
+  readonly domid: number;
+  /** Number of CPUs of the guest. */
+  readonly nrCpus: number;
+  /** Whether the guest is the hardware domain (GSIs identity-mapped) or an HVM guest. */
+  readonly privileged: boolean;
+}
+
+/**
+ * The guest kernel's IRQ number space (Linux's arch part: `nr_irqs`, GSIs, dynamic IRQs).
+ * Allocation failures return a negative errno (or -1 where Linux returns -1).
+ */
+export interface GuestIrqSpace {
+  /** Current size of the IRQ number space (`nr_irqs`). */
+  nrIrqs(): number;
+  /** Allocates an IRQ number for an event channel. @returns IRQ or negative errno */
+  allocDynamic(): number;
+  /** Allocates `count` contiguous IRQ numbers (MSI groups). @returns first IRQ or negative errno */
+  allocDynamicRange?(count: number): number;
+  /** IRQ number for a GSI (identity on x86 dom0/HVM). @returns IRQ or negative errno */
+  irqForGsi?(gsi: number): number;
+  /** Releases an IRQ number. */
+  free(irq: number): void;
+}
+
+/** An architecture plugin's platform-wide instance. */
+export interface Architecture {
+  /** `'x86'`, `'arm'`, … */
+  readonly name: string;
+  /** Per-domain set-up (virtual interrupt controller, …). */
+  attachDomain(info: ArchDomainInfo, sink: UpcallSink): void;
+  /** Per-domain tear-down. */
+  detachDomain(domid: number): void;
+  /**
+   * Delivers the event-channel upcall to a vCPU (x86: callback vector; ARM: inject PPI 31).
+   * When and how the guest then runs its handler is the architecture's and scheduler's
+   * business; a synchronous architecture calls the sink at once.
+   */
+  deliverUpcall(domid: number, vcpu: number): void;
+  /** Physical IRQs for guests; absent where the architecture has none. */
+  readonly pirqs?: PirqBackend;
+  /** Creates the guest's IRQ number space. */
+  createGuestIrqSpace(opts: GuestIrqSpaceOptions): GuestIrqSpace;
+}
+
+/** Token for {@link Architecture}. */
+export const Architecture: typeof Tokens.Architecture = Tokens.Architecture;

@@ -1,0 +1,59 @@
+/*
+ * The guest OS contract: the layer inside a domain that turns event channels into IRQs
+ * (Linux's drivers/xen/events), booted by the platform in every domain that has one.
+ */
+import * as Tokens from '../tokens.js';
+import type { EventBus } from '../bus.js';
+import type { AbiGuestContext, EventAbi } from './abi.js';
+import type { GuestIrqSpace, UpcallSink } from './arch.js';
+import type { EventChannelOps, PhysdevOps } from './hypercalls.js';
+import type { Clock } from './sim.js';
+
+/** Everything a guest layer is given when it boots in a domain. */
+export interface GuestContext {
+  /** Domain id. */
+  readonly domid: number;
+  /** Number of CPUs (vCPUs). */
+  readonly nrCpus: number;
+  /** Whether this is the hardware/control domain. */
+  readonly privileged: boolean;
+  /** Name of the architecture (`'x86'`, `'arm'`). */
+  readonly arch: string;
+  /** Event-channel hypercalls issued by this guest. */
+  readonly hypercalls: EventChannelOps;
+  /** PHYSDEVOP hypercalls, where the architecture has pirqs. */
+  readonly physdev?: PhysdevOps;
+  /** The ABIs the platform offers, in preference order; the guest picks one at boot. */
+  readonly abis: readonly EventAbi[];
+  /** What the guest half of an ABI needs (shared-info, memory, hypercalls). */
+  readonly abiContext: AbiGuestContext;
+  /** The guest's IRQ number space. */
+  readonly irqSpace: GuestIrqSpace;
+  /** The virtual clock (jiffies, late-EOI delays). */
+  readonly clock: Clock;
+  /** The platform's event bus. */
+  readonly bus: EventBus;
+}
+
+/** A booted guest layer in one domain. */
+export interface GuestOs extends UpcallSink {
+  /** Name of the guest layer, e.g. `'linux'`. */
+  readonly name: string;
+  /** Name of the ABI the guest chose at boot. */
+  readonly abiName: string;
+  /** `/proc/interrupts`-style rendering of the guest's IRQs. */
+  procInterrupts(): string;
+}
+
+/** A guest-layer plugin: boots a {@link GuestOs} in a domain. */
+export interface GuestOsFactory {
+  /** Name of the guest layer. */
+  readonly name: string;
+  /** Boots the guest layer. Throws `XenError` when the hypervisor refuses something essential. */
+  create(ctx: GuestContext): GuestOs;
+}
+
+/** Token for {@link GuestOsFactory}. */
+export const GuestOsFactory: typeof Tokens.GuestOsFactory = Tokens.GuestOsFactory;
+/** Token for the {@link GuestOs} instance of a domain (domain scope). */
+export const GuestOs: typeof Tokens.GuestOs = Tokens.GuestOs;

@@ -1,0 +1,6 @@
+export * from './abi.js';
+export * from './arch.js';
+export * from './guest.js';
+export * from './hypercalls.js';
+export * from './policy.js';
+export * from './sim.js';

@@ -1,0 +1,40 @@
+/*
+ * The security policy contract: the hooks Xen consults through XSM (xen/include/xsm/xsm.h).
+ * Checks return 0 or -errno (normally -EPERM), never throw.
+ */
+import * as Tokens from '../tokens.js';
+
+/** What a policy knows about a domain. */
+export interface PolicySubject {
+  /** Domain id. */
+  readonly id: number;
+  /** Whether the domain is privileged (the control domain). */
+  readonly privileged: boolean;
+  /** Security label (e.g. a FLASK-like type), `undefined` when unlabelled. */
+  readonly label?: string;
+  /** Id of the domain acting as this domain's device model, if any. */
+  readonly deviceModel?: number;
+  /** Physical IRQs the domain was granted (Xen's `irq_caps`/`pirq_access_permitted`). */
+  readonly pirqGrants: ReadonlySet<number>;
+}
+
+/** Security policy hooks (Xen's XSM), consulted where Xen consults them. */
+export interface SecurityPolicy {
+  /** Name of the policy (`'dummy'`, `'flask-like'`, …); appears in errors it causes. */
+  readonly name: string;
+  /** EVTCHNOP_alloc_unbound: may `caller` create a port in `dom` for `remoteDom`? */
+  evtchnUnbound(caller: PolicySubject, dom: PolicySubject, remoteDom: number): number;
+  /** EVTCHNOP_bind_interdomain: may `caller` bind to `remote`'s port? */
+  evtchnInterdomain(caller: PolicySubject, remote: PolicySubject): number;
+  /** EVTCHNOP_send on an interdomain channel. */
+  evtchnSend(caller: PolicySubject, remote: PolicySubject | undefined): number;
+  /** EVTCHNOP_status of another domain's port. */
+  evtchnStatus(caller: PolicySubject, dom: PolicySubject): number;
+  /** EVTCHNOP_reset of `dom`. */
+  evtchnReset(caller: PolicySubject, dom: PolicySubject): number;
+  /** May `dom` bind physical IRQ `pirq`? (Xen's `pirq_access_permitted`.) */
+  pirqAccess(dom: PolicySubject, pirq: number): number;
+}
+
+/** Token for {@link SecurityPolicy}. */
+export const SecurityPolicy: typeof Tokens.SecurityPolicy = Tokens.SecurityPolicy;

@@ -1,0 +1,136 @@
+/*
+ * The per-domain event-channel table (Xen's `struct evtchn` buckets), stored as a struct of
+ * typed arrays so that 131072 ports per domain and 1000 domains cost no per-port objects.
+ * Models xen/common/event_channel.c's bucket scheme: ports become valid 64 at a time.
+ */
+import { ECS } from '../xen.js';
+
+/** Ports per bucket: validity grows by this many ports (`EVTCHNS_PER_BUCKET`). */
+export const EVTCHNS_PER_BUCKET = 64;
+
+/**
+ * Channel state of one domain as a struct of arrays indexed by port.
+ *
+ * Arrays are replaced when the table grows, so read them through the table each time
+ * (`table.state[port]`) instead of keeping a reference across calls that may allocate ports.
+ */
+export class ChannelTable {
+  /** Number of valid ports; always a multiple of {@link EVTCHNS_PER_BUCKET}; never shrinks. */
+  valid = 0;
+  /** `ECS_*` state per port. */
+  state: Uint8Array;
+  /** vCPU notified when the port becomes pending. */
+  notifyVcpu: Uint16Array;
+  /** Non-zero when the port is consumed by Xen itself (not guest-owned). */
+  xenConsumer: Uint8Array;
+  /** FIFO priority (0 highest .. 15 lowest). */
+  priority: Uint8Array;
+  /** FIFO's sticky `pending` flag, used while the port has no event word. */
+  pendingFlag: Uint8Array;
+  /** FIFO: vCPU of the queue the port was last linked on. */
+  lastVcpu: Uint16Array;
+  /** FIFO: priority of the queue the port was last linked on. */
+  lastPriority: Uint8Array;
+  /** UNBOUND: remote domain allowed to bind; INTERDOMAIN: remote domain. */
+  remoteDom: Uint16Array;
+  /** INTERDOMAIN: remote port; PIRQ: pirq; VIRQ: virq. */
+  detail: Uint32Array;
+
+  /** @param capacity - initial capacity in ports (rounded up to a bucket) */
+  constructor(capacity = EVTCHNS_PER_BUCKET) {
+    const n = Math.max(EVTCHNS_PER_BUCKET, Math.ceil(capacity / EVTCHNS_PER_BUCKET) * EVTCHNS_PER_BUCKET);
+    this.state = new Uint8Array(n);
+    this.notifyVcpu = new Uint16Array(n);
+    this.xenConsumer = new Uint8Array(n);
+    this.priority = new Uint8Array(n);
+    this.pendingFlag = new Uint8Array(n);
+    this.lastVcpu = new Uint16Array(n);
+    this.lastPriority = new Uint8Array(n);
+    this.remoteDom = new Uint16Array(n);
+    this.detail = new Uint32Array(n);
+  }
+
+  /** Allocated length of the arrays (≥ {@link ChannelTable.valid}). */
+  get capacity(): number {
+    return this.state.length;
+  }
+
+  /** Whether `port` is below the valid range (Xen's `port_is_valid`). */
+  isValid(port: number): boolean {
+    return port >>> 0 === port && port < this.valid;
+  }
+
+  /**
+   * Whether `port` is valid, bound (state above RESERVED) and guest-owned
+   * (Xen's `evtchn_usable`).
+   */
+  isUsable(port: number): boolean {
+    return port >>> 0 === port && port < this.valid && this.state[port]! > ECS.RESERVED && this.xenConsumer[port] === 0;
+  }
+
+  /** Makes every port of `port`'s bucket valid (Xen allocates a bucket on first use). */
+  validateBucketOf(port: number): void {
+    const end = (Math.floor(port / EVTCHNS_PER_BUCKET) + 1) * EVTCHNS_PER_BUCKET;
+    if (end <= this.valid) return;
+    if (end > this.capacity) this.grow(end);
+    this.valid = end;
+  }
+
+  private grow(minPorts: number): void {
+    let n = this.capacity;
+    while (n < minPorts) n *= 2;
+    const copy = <T extends Uint8Array | Uint16Array | Uint32Array>(a: T, make: (len: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.state = copy(this.state, (l) => new Uint8Array(l));
+    this.notifyVcpu = copy(this.notifyVcpu, (l) => new Uint16Array(l));
+    this.xenConsumer = copy(this.xenConsumer, (l) => new Uint8Array(l));
+    this.priority = copy(this.priority, (l) => new Uint8Array(l));
+    this.pendingFlag = copy(this.pendingFlag, (l) => new Uint8Array(l));
+    this.lastVcpu = copy(this.lastVcpu, (l) => new Uint16Array(l));
+    this.lastPriority = copy(this.lastPriority, (l) => new Uint8Array(l));
+    this.remoteDom = copy(this.remoteDom, (l) => new Uint16Array(l));
+    this.detail = copy(this.detail, (l) => new Uint32Array(l));
+  }
+
+  /** Bytes held by the table's arrays (for memory reports). */
+  byteSize(): number {
+    return this.capacity * (1 + 2 + 1 + 1 + 1 + 2 + 1 + 2 + 4);
+  }
+
+  /** Returns a copy of one port's fields (for dumps and tests; not for the hot path). */
+  snapshot(port: number): ChannelSnapshot {
+    return {
+      port,
+      state: this.state[port]!,
+      notifyVcpu: this.notifyVcpu[port]!,
+      xenConsumer: this.xenConsumer[port]!,
+      priority: this.priority[port]!,
+      pendingFlag: this.pendingFlag[port] !== 0,
+      remoteDom: this.remoteDom[port]!,
+      detail: this.detail[port]!,
+    };
+  }
+}
+
+/** One port's channel fields, copied out of a {@link ChannelTable}. */
+export interface ChannelSnapshot {
+  /** The port number. */
+  port: number;
+  /** `ECS_*` state. */
+  state: number;
+  /** Notify vCPU. */
+  notifyVcpu: number;
+  /** Xen consumer id (0 = guest-owned). */
+  xenConsumer: number;
+  /** FIFO priority. */
+  priority: number;
+  /** FIFO sticky pending flag. */
+  pendingFlag: boolean;
+  /** Remote domain (UNBOUND, INTERDOMAIN). */
+  remoteDom: number;
+  /** Remote port (INTERDOMAIN), pirq (PIRQ) or virq (VIRQ). */
+  detail: number;
+}

@@ -1,0 +1,83 @@
+/*
+ * Guest memory and the shared-info page: the memory the hypervisor and the guest share.
+ * Models Xen's `shared_info` / `vcpu_info` (xen/include/public/xen.h) and guest frames mapped
+ * by `map_guest_page`: pages are zeroed at first use and keep their contents for the
+ * domain's life, so a page re-registered after a reset still holds what was written to it.
+ */
+import { PAGE_WORDS } from '../xen.js';
+
+/**
+ * A domain's guest-physical memory as sparse 4 KiB pages of 32-bit words.
+ * Only pages that were touched take memory.
+ */
+export class GuestMemory {
+  private readonly pages = new Map<number, Uint32Array>();
+  private nextFree = 1;
+
+  /** @param memPages - number of guest frames; a gfn at or above it has no page */
+  constructor(readonly memPages: number) {}
+
+  /** Whether `gfn` names a page of this domain. */
+  has(gfn: number): boolean {
+    return Number.isSafeInteger(gfn) && gfn >= 0 && gfn < this.memPages;
+  }
+
+  /**
+   * The page at `gfn` (zero-filled on first use), or `undefined` when the gfn has no page
+   * (Xen's `get_page_from_gfn` failing).
+   */
+  page(gfn: number): Uint32Array | undefined {
+    if (!this.has(gfn)) return undefined;
+    let p = this.pages.get(gfn);
+    if (!p) {
+      p = new Uint32Array(PAGE_WORDS);
+      this.pages.set(gfn, p);
+    }
+    return p;
+  }
+
+  /**
+   * The guest kernel's page allocator: returns a gfn no earlier `allocate` returned, lowest
+   * first, or `-1` when memory is exhausted.
+   */
+  allocate(): number {
+    if (this.nextFree >= this.memPages) return -1;
+    return this.nextFree++;
+  }
+
+  /** Number of pages that hold memory. */
+  get touchedPages(): number {
+    return this.pages.size;
+  }
+}
+
+/** Words of the 2-level pending and mask bitmaps: 64 words of 64 bits = 4096 ports. */
+export const SHARED_BITMAP_WORDS32 = 128;
+
+/**
+ * The shared-info page and the vCPU-info areas of one domain, as typed arrays.
+ *
+ * `evtchnPending`/`evtchnMask` are the 2-level ABI's bitmaps (`shared_info.evtchn_pending`,
+ * `evtchn_mask`), 32-bit halves, low half first; `pendingSel` is `vcpu_info.evtchn_pending_sel`
+ * (two halves per vCPU). `upcallPending`/`upcallMask` are `evtchn_upcall_pending`/`_mask`,
+ * used by every ABI.
+ */
+export class SharedInfo {
+  /** `evtchn_pending` bitmap (4096 bits). */
+  readonly evtchnPending = new Uint32Array(SHARED_BITMAP_WORDS32);
+  /** `evtchn_mask` bitmap (4096 bits). */
+  readonly evtchnMask = new Uint32Array(SHARED_BITMAP_WORDS32);
+  /** Per-vCPU `evtchn_pending_sel`, two 32-bit halves per vCPU. */
+  readonly pendingSel: Uint32Array;
+  /** Per-vCPU `evtchn_upcall_pending`. */
+  readonly upcallPending: Uint8Array;
+  /** Per-vCPU `evtchn_upcall_mask`. */
+  readonly upcallMask: Uint8Array;
+
+  /** @param nrVcpus - number of vCPUs of the domain */
+  constructor(readonly nrVcpus: number) {
+    this.pendingSel = new Uint32Array(nrVcpus * 2);
+    this.upcallPending = new Uint8Array(nrVcpus);
+    this.upcallMask = new Uint8Array(nrVcpus);
+  }
+}

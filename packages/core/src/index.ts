@@ -1,0 +1,14 @@
+/**
+ * `@evtchn/core`: the contracts and tokens every plugin implements, the hypervisor
+ * event-channel core, the simulation kernel and the platform builder.
+ *
+ * @packageDocumentation
+ */
+export * from './errno.js';
+export * from './xen.js';
+export * from './bus.js';
+export * from './contracts/index.js';
+export * from './util/bits.js';
+export * from './hypervisor/channel-table.js';
+export * from './hypervisor/memory.js';
+export * from './platform/plugin.js';

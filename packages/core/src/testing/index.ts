@@ -1,0 +1,6 @@
+/**
+ * `@evtchn/core/testing`: conformance suites and helpers for plugin authors.
+ *
+ * @packageDocumentation
+ */
+export {};

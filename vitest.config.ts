@@ -1,0 +1,31 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const pkg = (name: string, entry = 'src/index.ts'): string =>
+  fileURLToPath(new URL(`./packages/${name}/${entry}`, import.meta.url));
+
+// Tests run against the TypeScript sources of every workspace package, so a change in one
+// package is seen by the tests of the others without a rebuild.
+export default defineConfig({
+  // Vite 8 transforms with oxc; the framework uses legacy (experimentalDecorators) decorators.
+  oxc: { decorator: { legacy: true } },
+  resolve: {
+    alias: [
+      { find: /^@evtchn\/core\/testing$/, replacement: pkg('core', 'src/testing/index.ts') },
+      { find: /^@evtchn\/core$/, replacement: pkg('core') },
+      { find: /^@evtchn\/abi-2level$/, replacement: pkg('abi-2level') },
+      { find: /^@evtchn\/abi-fifo$/, replacement: pkg('abi-fifo') },
+      { find: /^@evtchn\/guest-linux$/, replacement: pkg('guest-linux') },
+      { find: /^@evtchn\/arch-x86$/, replacement: pkg('arch-x86') },
+      { find: /^@evtchn\/arch-arm$/, replacement: pkg('arch-arm') },
+      { find: /^@evtchn\/cli$/, replacement: pkg('cli') },
+    ],
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'examples/*/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    setupFiles: ['./vitest.setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});

@@ -1,0 +1,2 @@
+// The DI runtime needs the Reflect metadata polyfill once per process.
+import 'reflect-metadata';
