@@ -12,3 +12,4 @@ export * from './util/bits.js';
 export * from './hypervisor/channel-table.js';
 export * from './hypervisor/memory.js';
 export * from './platform/plugin.js';
+export * from './sim/clock.js';

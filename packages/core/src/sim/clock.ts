@@ -1,0 +1,125 @@
+/*
+ * The discrete-event virtual clock: a binary min-heap of timers ordered by (time, arming
+ * sequence), so timers due at the same instant run in the order they were armed and a run
+ * is deterministic.
+ */
+import type { Clock, TimerId } from '../contracts/sim.js';
+
+interface Timer {
+  at: number;
+  seq: number;
+  id: TimerId;
+  fn: () => void;
+}
+
+/** The {@link Clock} implementation; time in ns, starting at 0. */
+export class VirtualClock implements Clock {
+  private time = 0;
+  private seq = 0;
+  private readonly heap: Timer[] = [];
+  private readonly cancelled = new Set<TimerId>();
+
+  /** Current virtual time in ns. */
+  now(): number {
+    return this.time;
+  }
+
+  /** Runs `callback` at virtual time `at` (clamped to now). */
+  at(at: number, callback: () => void): TimerId {
+    const id = ++this.seq;
+    this.push({ at: Math.max(at, this.time), seq: id, id, fn: callback });
+    return id;
+  }
+
+  /** Runs `callback` `delay` ns from now. */
+  after(delay: number, callback: () => void): TimerId {
+    return this.at(this.time + Math.max(0, delay), callback);
+  }
+
+  /** Cancels a timer. */
+  cancel(id: TimerId): void {
+    if (this.heap.some((t) => t.id === id)) this.cancelled.add(id);
+  }
+
+  /** Number of armed, not cancelled timers. */
+  get pending(): number {
+    return this.heap.length - this.cancelled.size;
+  }
+
+  /** Time of the earliest armed timer, or `undefined`. */
+  nextDue(): number | undefined {
+    this.dropCancelledTop();
+    return this.heap[0]?.at;
+  }
+
+  /** Runs the earliest due timers (those sharing the earliest time). */
+  step(): boolean {
+    this.dropCancelledTop();
+    const first = this.heap[0];
+    if (!first) return false;
+    const t = first.at;
+    this.time = t;
+    while (this.heap.length > 0) {
+      this.dropCancelledTop();
+      const top = this.heap[0];
+      if (!top || top.at !== t) break;
+      this.pop();
+      top.fn();
+    }
+    return true;
+  }
+
+  /** Runs every timer due at or before `until`, then sets now to `until`. */
+  runUntil(until: number): void {
+    for (;;) {
+      const due = this.nextDue();
+      if (due === undefined || due > until) break;
+      this.step();
+    }
+    if (until > this.time) this.time = until;
+  }
+
+  private dropCancelledTop(): void {
+    while (this.heap.length > 0 && this.cancelled.has(this.heap[0]!.id)) {
+      this.cancelled.delete(this.heap[0]!.id);
+      this.pop();
+    }
+  }
+
+  private less(a: Timer, b: Timer): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private push(t: Timer): void {
+    const h = this.heap;
+    h.push(t);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private pop(): Timer | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
