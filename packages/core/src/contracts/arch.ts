@@ -66,10 +66,27 @@ export interface GuestIrqSpace {
   free(irq: number): void;
 }
 
+/**
+ * What the hypervisor core offers an architecture: the way back from a physical interrupt
+ * (or a virtual timer) to event channels.
+ */
+export interface HypervisorLink {
+  /**
+   * A physical IRQ fired for a guest: set the port bound to `pirq` in `domid` pending on its
+   * notify vCPU (Xen's `send_guest_pirq`). Does nothing when no port is bound.
+   * @returns the port made pending, or 0 when none is bound
+   */
+  sendGuestPirq(domid: number, pirq: number): number;
+  /** Raises a VIRQ for a domain (per-vCPU VIRQs on `vcpu`, others on vCPU 0's binding). */
+  raiseVirq(domid: number, virq: number, vcpu: number): void;
+}
+
 /** An architecture plugin's platform-wide instance. */
 export interface Architecture {
   /** `'x86'`, `'arm'`, … */
   readonly name: string;
+  /** Called once by the hypervisor core when it is built, before any domain exists. */
+  connect?(link: HypervisorLink): void;
   /** Per-domain set-up (virtual interrupt controller, …). */
   attachDomain(info: ArchDomainInfo, sink: UpcallSink): void;
   /** Per-domain tear-down. */
