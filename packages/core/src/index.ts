@@ -13,3 +13,7 @@ export * from './hypervisor/channel-table.js';
 export * from './hypervisor/memory.js';
 export * from './platform/plugin.js';
 export * from './sim/clock.js';
+export * from './hypervisor/domain.js';
+export * from './hypervisor/hypervisor.js';
+export * from './hypervisor/dummy-policy.js';
+export * from './hypervisor/null-arch.js';

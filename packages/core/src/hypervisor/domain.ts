@@ -1,0 +1,128 @@
+/*
+ * A domain as the hypervisor core models it: vCPUs, the event-channel table, the shared-info
+ * page, guest memory, VIRQ and pirq bindings, the active event ABI, and toolstack state.
+ * Models the event-channel parts of Xen's `struct domain` and `struct vcpu`.
+ */
+import type { AbiGuestContext, AbiHypervisorOps, DomainCounters } from '../contracts/abi.js';
+import type { UpcallSink } from '../contracts/arch.js';
+import type { EventChannelOps } from '../contracts/hypercalls.js';
+import type { PolicySubject } from '../contracts/policy.js';
+import { NR_VIRQS } from '../xen.js';
+import { ChannelTable } from './channel-table.js';
+import { GuestMemory, SharedInfo } from './memory.js';
+
+/** `max_evtchn_port` of a domain with no limit (privileged domains). */
+export const UNLIMITED_EVTCHN_PORT = 0x7fffffff;
+
+/** Options of {@link Hypervisor.createDomain} (the toolstack's domain configuration). */
+export interface DomainCreateOptions {
+  /** Domain id (0 … 0x7fef); 0 is the hardware/control domain. */
+  id: number;
+  /** Number of vCPUs (default 1). */
+  vcpus?: number;
+  /** Privileged (control) domain; default: `id === 0`. */
+  privileged?: boolean;
+  /** Highest port the domain may allocate (default 1023; unlimited when privileged). */
+  maxEvtchnPort?: number;
+  /** Number of pirqs (default 64). */
+  nrPirqs?: number;
+  /** Pirqs the domain may bind (its grant list). */
+  pirqs?: readonly number[];
+  /** Guest frames; a gfn at or above it has no page (default 262144 = 1 GiB). */
+  memPages?: number;
+  /** Guest word size: 64 (default; 2-level = 4096 ports) or 32 (1024 ports). */
+  wordBits?: 32 | 64;
+  /** Security label for label-based policies. */
+  label?: string;
+  /** Id of the domain acting as this domain's device model. */
+  deviceModel?: number;
+}
+
+/** One domain of the hypervisor model. Created by `Hypervisor.createDomain`. */
+export class Domain implements PolicySubject {
+  /** Domain id. */
+  readonly id: number;
+  /** Number of vCPUs. */
+  readonly nrVcpus: number;
+  /** Privileged (control) domain. */
+  readonly privileged: boolean;
+  /** Security label. */
+  readonly label?: string;
+  /** Device-model domain id. */
+  readonly deviceModel?: number;
+  /** Pirqs the domain may bind. */
+  readonly pirqGrants: ReadonlySet<number>;
+  /** Highest port the domain may allocate (`max_evtchn_port`). */
+  readonly maxEvtchnPort: number;
+  /** Number of pirqs (`nr_pirqs`). */
+  readonly nrPirqs: number;
+  /** Guest word size. */
+  readonly wordBits: 32 | 64;
+  /** The event-channel table. */
+  readonly channels = new ChannelTable();
+  /** The shared-info page and vCPU-info areas. */
+  readonly sharedInfo: SharedInfo;
+  /** Guest memory. */
+  readonly memory: GuestMemory;
+  /** Events lost before reaching the guest. */
+  readonly counters: DomainCounters = { droppedNoControlBlock: 0, droppedOther: 0 };
+  /** Port bound to each (vCPU, VIRQ): index `vcpu * NR_VIRQS + virq`; 0 = none. */
+  readonly virqToPort: Uint32Array;
+  /** Port bound to each pirq. */
+  readonly pirqToPort = new Map<number, number>();
+  /** Controller pause count (toolstack pause/unpause). */
+  pauseCount = 0;
+  /** Set once destruction has started. */
+  dying = false;
+  /** Next port of a preempted EVTCHNOP_reset, 0 when none runs (Xen's `next_evtchn`). */
+  nextResetPort = 0;
+  /** Lowest port that may be FREE: every port below it is bound (allocation starts here). */
+  freeHint = 0;
+  /** The ABI the domain starts on and returns to on reset (its memory outlives switches). */
+  baseAbi!: AbiHypervisorOps;
+  /** The active ABI's hypervisor half. */
+  abi!: AbiHypervisorOps;
+  /** The guest's interrupt entry, once a guest layer is attached. */
+  upcallSink?: UpcallSink;
+  /** The hypercall interface with this domain as caller. */
+  hypercalls!: EventChannelOps;
+
+  /** @param opts - the toolstack's configuration (see {@link DomainCreateOptions}) */
+  constructor(opts: DomainCreateOptions) {
+    this.id = opts.id;
+    this.nrVcpus = opts.vcpus ?? 1;
+    this.privileged = opts.privileged ?? opts.id === 0;
+    this.label = opts.label;
+    this.deviceModel = opts.deviceModel;
+    this.pirqGrants = new Set(opts.pirqs ?? []);
+    this.maxEvtchnPort = opts.maxEvtchnPort ?? (this.privileged ? UNLIMITED_EVTCHN_PORT : 1023);
+    this.nrPirqs = opts.nrPirqs ?? 64;
+    this.wordBits = opts.wordBits ?? 64;
+    this.memory = new GuestMemory(opts.memPages ?? 262144);
+    this.sharedInfo = new SharedInfo(this.nrVcpus);
+    this.virqToPort = new Uint32Array(this.nrVcpus * NR_VIRQS);
+  }
+
+  /** Whether the domain is paused by the toolstack. */
+  get paused(): boolean {
+    return this.pauseCount > 0;
+  }
+
+  /** Attaches the guest's interrupt entry (called by the platform when the guest boots). */
+  attachGuest(sink: UpcallSink): void {
+    this.upcallSink = sink;
+  }
+
+  /** What the guest half of an ABI needs in this domain. */
+  abiGuestContext(warn: (message: string) => void = () => {}): AbiGuestContext {
+    return {
+      domid: this.id,
+      nrCpus: this.nrVcpus,
+      wordBits: this.wordBits,
+      sharedInfo: this.sharedInfo,
+      memory: this.memory,
+      hypercalls: this.hypercalls,
+      warn,
+    };
+  }
+}

@@ -1,0 +1,101 @@
+/*
+ * An architecture with no interrupt hardware: upcalls are recorded, not delivered. Used where
+ * the caller drives the guest explicitly (the replay formats) and by unit tests.
+ */
+import type {
+  Architecture,
+  ArchDomainInfo,
+  GuestIrqSpace,
+  GuestIrqSpaceOptions,
+  PirqBackend,
+  UpcallSink,
+} from '../contracts/arch.js';
+import { Errno } from '../errno.js';
+
+/** Options of {@link nullArchitecture}. */
+export interface NullArchitectureOptions {
+  /** Name reported by the architecture (default `'none'`). */
+  name?: string;
+  /**
+   * Physical IRQs: `'permissive'` gives every pirq a descriptor that any domain may bind (the
+   * hypercall vectors' x86 model); `'none'` has no pirqs at all (bind_pirq → -EOPNOTSUPP, as
+   * on ARM). Default `'permissive'`.
+   */
+  pirqs?: 'permissive' | 'none';
+  /** Deliver upcalls synchronously to the guest's sink (default false: only record them). */
+  deliver?: boolean;
+  /** Size of the guest IRQ space (default 4096). */
+  nrIrqs?: number;
+}
+
+/** The architecture returned by {@link nullArchitecture}. */
+export class NullArchitecture implements Architecture {
+  /** Architecture name. */
+  readonly name: string;
+  /** Permissive pirq backend, or undefined. */
+  readonly pirqs?: PirqBackend;
+  /** Upcalls requested so far, as `[domid, vcpu]` pairs (only while `record` is on). */
+  readonly upcalls: Array<[number, number]> = [];
+  /** Whether {@link NullArchitecture.upcalls} records (off by default: it would grow forever). */
+  record = false;
+  private readonly sinks = new Map<number, UpcallSink>();
+
+  /** @param opts - see {@link NullArchitectureOptions} */
+  constructor(private readonly opts: NullArchitectureOptions = {}) {
+    this.name = opts.name ?? 'none';
+    if ((opts.pirqs ?? 'permissive') === 'permissive') {
+      const bound = new Map<string, number>();
+      this.pirqs = {
+        guestBind: (domid, _vcpu, pirq) => {
+          bound.set(`${domid}:${pirq}`, 1);
+          return 0;
+        },
+        guestUnbind: (domid, pirq) => {
+          bound.delete(`${domid}:${pirq}`);
+        },
+        setAffinity: () => {},
+        eoi: () => 0,
+        irqStatusQuery: (domid, pirq) => (bound.has(`${domid}:${pirq}`) ? 0 : -Errno.EINVAL),
+      };
+    }
+  }
+
+  /** Remembers the domain's sink. */
+  attachDomain(info: ArchDomainInfo, sink: UpcallSink): void {
+    this.sinks.set(info.id, sink);
+  }
+
+  /** Forgets the domain. */
+  detachDomain(domid: number): void {
+    this.sinks.delete(domid);
+  }
+
+  /** Records the upcall; with `deliver`, runs the guest's upcall at once. */
+  deliverUpcall(domid: number, vcpu: number): void {
+    if (this.record) this.upcalls.push([domid, vcpu]);
+    if (this.opts.deliver) this.sinks.get(domid)?.upcall(vcpu);
+  }
+
+  /** A flat IRQ space: lowest free IRQ from 0 up to `nrIrqs`. */
+  createGuestIrqSpace(_opts: GuestIrqSpaceOptions): GuestIrqSpace {
+    const size = this.opts.nrIrqs ?? 4096;
+    const used = new Uint8Array(size);
+    return {
+      nrIrqs: () => size,
+      allocDynamic: () => {
+        const irq = used.indexOf(0);
+        if (irq < 0) return -Errno.ENOSPC;
+        used[irq] = 1;
+        return irq;
+      },
+      free: (irq) => {
+        if (irq >= 0 && irq < size) used[irq] = 0;
+      },
+    };
+  }
+}
+
+/** Creates an architecture without interrupt hardware (see {@link NullArchitectureOptions}). */
+export function nullArchitecture(opts: NullArchitectureOptions = {}): NullArchitecture {
+  return new NullArchitecture(opts);
+}
