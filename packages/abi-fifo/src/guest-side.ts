@@ -1,0 +1,314 @@
+/*
+ * The guest half of the FIFO ABI for one domain. Models Linux's
+ * drivers/xen/events/events_fifo.c (the FIFO `evtchn_ops`) from the behaviour in SPEC.md §2.2
+ * and the public header xen/include/public/event_channel.h.
+ *
+ * The guest allocates its own pages: one zeroed control block per CPU, registered with
+ * EVTCHNOP_init_control, and event-array pages with every word MASKED, registered with
+ * EVTCHNOP_expand_array as ports are set up. It keeps references to those pages (they are the
+ * same guest pages the hypervisor writes) and, per CPU and priority, a local head: the next
+ * port of a queue it is part-way through, so it only goes back to the control block's head
+ * when it reaches the end of what it has already seen.
+ */
+import type { AbiGuestContext, AbiGuestOps, EventDispatcher } from '@evtchn/core';
+import { Errno, XenError } from '@evtchn/core';
+import {
+  FIFO_BUSY,
+  FIFO_CB_HEAD,
+  FIFO_CB_READY,
+  FIFO_EVENT_WORDS_PER_PAGE,
+  FIFO_LINK_MASK,
+  FIFO_LINKED,
+  FIFO_MASKED,
+  FIFO_MAX_EVENT_ARRAY_PAGES,
+  FIFO_MAX_PORTS,
+  FIFO_MAX_QUEUES,
+  FIFO_PAGE_SHIFT,
+  FIFO_PENDING,
+} from './layout.js';
+
+const WORD_INDEX_MASK = FIFO_EVENT_WORDS_PER_PAGE - 1;
+
+/** Options of the FIFO guest side. */
+export interface FifoGuestOptions {
+  /**
+   * How many times guest `unmask` retries its compare-and-swap while the hypervisor holds the
+   * word BUSY before giving up (default 16). Linux spins until BUSY clears; in a
+   * single-threaded model nothing can clear it while the guest spins, so the retry is bounded
+   * and the port is left masked with a warning.
+   */
+  busyRetries?: number;
+}
+
+/** Default of {@link FifoGuestOptions.busyRetries}. */
+export const DEFAULT_BUSY_RETRIES = 16;
+
+/**
+ * Guest-side FIFO operations on one domain: Linux's FIFO `evtchn_ops`.
+ *
+ * Construct it with `FifoAbi.createGuestSide`, or directly and then call `init()`, which
+ * registers a control block for every CPU (throwing `XenError` when CPU 0's is refused, so
+ * the guest can fall back to 2-level).
+ */
+export class FifoGuestSide implements AbiGuestOps {
+  /** Always `'fifo'`. */
+  readonly name = 'fifo';
+
+  /** Event-array pages registered with the hypervisor (references into guest memory). */
+  private readonly eventPages: Uint32Array[] = [];
+  /** Gfns of the event-array pages, kept after `resume` so the same pages are registered again. */
+  private readonly eventGfns: number[] = [];
+  /** Pages registered since boot or the last `resume`. */
+  private nrEventPages = 0;
+  /** Per CPU: its control-block page, or `undefined` when it has none. */
+  private readonly controlPages: (Uint32Array | undefined)[];
+  /** Per CPU: the gfn of its control-block page, -1 when none. */
+  private readonly controlGfns: Int32Array;
+  /** Per CPU: whether the CPU is online (taken down by `percpuDeinit`). */
+  private readonly online: Uint8Array;
+  /** Per CPU and priority (`cpu * 16 + q`): next port to consume, 0 = read the control block. */
+  private readonly localHead: Uint32Array;
+  private readonly busyRetries: number;
+
+  /**
+   * @param ctx - the guest's view of its domain
+   * @param options - guest-side tuning
+   */
+  constructor(
+    private readonly ctx: AbiGuestContext,
+    options: FifoGuestOptions = {},
+  ) {
+    this.controlPages = new Array<Uint32Array | undefined>(ctx.nrCpus).fill(undefined);
+    this.controlGfns = new Int32Array(ctx.nrCpus).fill(-1);
+    this.online = new Uint8Array(ctx.nrCpus);
+    this.localHead = new Uint32Array(ctx.nrCpus * FIFO_MAX_QUEUES);
+    this.busyRetries = options.busyRetries ?? DEFAULT_BUSY_RETRIES;
+  }
+
+  /**
+   * Boot-time set-up (Linux's `xen_evtchn_fifo_init` plus bringing up the other CPUs):
+   * registers a control block for each CPU.
+   * @throws XenError when CPU 0's `EVTCHNOP_init_control` fails (the guest uses 2-level instead)
+   */
+  init(): void {
+    for (let cpu = 0; cpu < this.ctx.nrCpus; cpu++) {
+      const rc = this.percpuInit(cpu);
+      if (rc >= 0) continue;
+      if (cpu === 0) throw new XenError('EVTCHNOP_init_control', rc, `domain ${this.ctx.domid}, cpu 0`);
+      this.ctx.warn(`xen: FIFO control block for CPU${cpu} refused (${rc})`);
+    }
+  }
+
+  /** 131072. */
+  maxChannels(): number {
+    return FIFO_MAX_PORTS;
+  }
+
+  /** Ports covered by the registered event-array pages. */
+  nrChannels(): number {
+    return this.nrEventPages * FIFO_EVENT_WORDS_PER_PAGE;
+  }
+
+  /**
+   * Grows the event array until it covers `port`: each new page has every word MASKED before
+   * EVTCHNOP_expand_array registers it (after a `resume`, the pages used before are reused).
+   * @returns 0, `-EINVAL` when `port` needs more than 128 pages, `-ENOMEM` without free
+   *   memory, or the hypercall's error
+   */
+  setup(port: number): number {
+    const needed = Math.floor(port / FIFO_EVENT_WORDS_PER_PAGE) + 1;
+    if (needed > FIFO_MAX_EVENT_ARRAY_PAGES) return -Errno.EINVAL;
+    while (this.nrEventPages < needed) {
+      const slot = this.nrEventPages;
+      let gfn = this.eventGfns[slot];
+      if (gfn === undefined) {
+        gfn = this.ctx.memory.allocate();
+        const fresh = gfn < 0 ? undefined : this.ctx.memory.page(gfn);
+        if (fresh === undefined) return -Errno.ENOMEM;
+        this.eventGfns.push(gfn);
+        this.eventPages.push(fresh);
+      }
+      const page = this.eventPages[slot]!;
+      page.fill(FIFO_MASKED);
+      const rc = this.ctx.hypercalls.expandArray(gfn);
+      if (rc < 0) return rc;
+      this.nrEventPages++;
+    }
+    return 0;
+  }
+
+  /** Nothing to forget: the hypervisor routes by notify vCPU. */
+  remove(_port: number, _cpu: number): void {}
+
+  /** Nothing to move: the hypervisor routes by notify vCPU. */
+  bindToCpu(_port: number, _cpu: number, _oldCpu: number): void {}
+
+  /** Clears PENDING. */
+  clearPending(port: number): void {
+    const page = this.pageOf(port);
+    if (page === undefined) return;
+    const i = port & WORD_INDEX_MASK;
+    page[i] = page[i]! & ~FIFO_PENDING;
+  }
+
+  /** Sets PENDING (retrigger); no linking, that is the hypervisor's job. */
+  setPending(port: number): void {
+    const page = this.pageOf(port);
+    if (page === undefined) return;
+    const i = port & WORD_INDEX_MASK;
+    page[i] = page[i]! | FIFO_PENDING;
+  }
+
+  /** Whether PENDING is set. */
+  isPending(port: number): boolean {
+    const page = this.pageOf(port);
+    return page !== undefined && (page[port & WORD_INDEX_MASK]! & FIFO_PENDING) !== 0;
+  }
+
+  /** Whether MASKED is set (a port without an event word reads masked). */
+  isMasked(port: number): boolean {
+    const page = this.pageOf(port);
+    return page === undefined || (page[port & WORD_INDEX_MASK]! & FIFO_MASKED) !== 0;
+  }
+
+  /** Sets MASKED. */
+  mask(port: number): void {
+    const page = this.pageOf(port);
+    if (page === undefined) return;
+    const i = port & WORD_INDEX_MASK;
+    page[i] = page[i]! | FIFO_MASKED;
+  }
+
+  /**
+   * Unmasks `port`. A pending event needs the hypervisor to link it, so that goes through
+   * EVTCHNOP_unmask. Otherwise MASKED is cleared with a compare-and-swap that expects BUSY
+   * clear: while the hypervisor holds the word BUSY it may be relinking it, and clearing MASKED
+   * under it could lose the event. Linux retries until BUSY clears; here the retry is bounded
+   * (`busyRetries`) because a single-threaded hypervisor cannot clear BUSY meanwhile, and the
+   * port stays masked with a warning.
+   */
+  unmask(port: number, _cpu: number): void {
+    const page = this.pageOf(port);
+    if (page === undefined) return;
+    const i = port & WORD_INDEX_MASK;
+    for (let attempt = 0; attempt <= this.busyRetries; attempt++) {
+      const word = page[i]!;
+      if ((word & FIFO_MASKED) === 0) return;
+      if ((word & FIFO_PENDING) !== 0) {
+        this.ctx.hypercalls.unmask(port);
+        return;
+      }
+      const expected = (word & ~FIFO_BUSY) >>> 0;
+      if (page[i] === expected) {
+        page[i] = expected & ~FIFO_MASKED;
+        return;
+      }
+    }
+    this.ctx.warn(`xen: port ${port} stayed BUSY; left masked`);
+  }
+
+  /**
+   * Consumes `cpu`'s queues in strict priority order, one event at a time, re-reading the
+   * control block's `ready` word after each so a higher-priority event raised by a handler
+   * is served next. Each consumed event is unlinked; it is dispatched only if still PENDING
+   * and not MASKED.
+   */
+  handleEvents(cpu: number, dispatch: EventDispatcher): void {
+    this.drain(cpu, dispatch);
+  }
+
+  /**
+   * Re-registers after save/restore: the control block of each online CPU is registered again
+   * (its page reused), the ones of offline CPUs are given up, and the event array starts empty
+   * again; `setup` registers the same pages again as ports need them.
+   */
+  resume(): void {
+    for (let cpu = 0; cpu < this.ctx.nrCpus; cpu++) {
+      if (this.controlPages[cpu] === undefined) continue;
+      if (this.online[cpu] === 0) {
+        this.controlPages[cpu] = undefined;
+        this.controlGfns[cpu] = -1;
+        continue;
+      }
+      this.localHead.fill(0, cpu * FIFO_MAX_QUEUES, (cpu + 1) * FIFO_MAX_QUEUES);
+      const rc = this.ctx.hypercalls.initControl(this.controlGfns[cpu]!, 0, cpu);
+      if (rc < 0) this.ctx.warn(`xen: FIFO control block for CPU${cpu} refused on resume (${rc})`);
+    }
+    this.nrEventPages = 0;
+  }
+
+  /**
+   * Brings `cpu` up: allocates, zeroes and registers its control block unless it already has
+   * one (a CPU coming back keeps the block the hypervisor knows).
+   * @returns 0, `-ENOMEM`, or the hypercall's error
+   */
+  percpuInit(cpu: number): number {
+    if (this.controlPages[cpu] !== undefined) {
+      this.online[cpu] = 1;
+      return 0;
+    }
+    const gfn = this.ctx.memory.allocate();
+    const page = gfn < 0 ? undefined : this.ctx.memory.page(gfn);
+    if (page === undefined) return -Errno.ENOMEM;
+    page.fill(0);
+    this.localHead.fill(0, cpu * FIFO_MAX_QUEUES, (cpu + 1) * FIFO_MAX_QUEUES);
+    const rc = this.ctx.hypercalls.initControl(gfn, 0, cpu);
+    if (rc < 0) return rc;
+    this.controlPages[cpu] = page;
+    this.controlGfns[cpu] = gfn;
+    this.online[cpu] = 1;
+    return 0;
+  }
+
+  /** Takes `cpu` down: its queued events are consumed and dropped, each with a warning. */
+  percpuDeinit(cpu: number): number {
+    this.drain(cpu, undefined);
+    this.online[cpu] = 0;
+    return 0;
+  }
+
+  private drain(cpu: number, dispatch: EventDispatcher | undefined): void {
+    const cb = this.controlPages[cpu];
+    if (cb === undefined) return;
+    let ready = cb[FIFO_CB_READY]!;
+    cb[FIFO_CB_READY] = 0;
+    while (ready !== 0) {
+      const q = 31 - Math.clz32(ready & -ready);
+      ready = this.consumeOne(cpu, cb, q, ready, dispatch);
+      ready |= cb[FIFO_CB_READY]!;
+      cb[FIFO_CB_READY] = 0;
+    }
+  }
+
+  /**
+   * Unlinks the head event of queue `q` and dispatches it if it is pending and unmasked.
+   * @returns the local ready word, with `q` cleared when the queue ran out
+   */
+  private consumeOne(cpu: number, cb: Uint32Array, q: number, ready: number, dispatch: EventDispatcher | undefined): number {
+    const headIdx = cpu * FIFO_MAX_QUEUES + q;
+    let port = this.localHead[headIdx]!;
+    if (port === 0) port = cb[FIFO_CB_HEAD + q]! & FIFO_LINK_MASK;
+    const page = this.pageOf(port);
+    if (page === undefined) {
+      // A head the guest has no word for cannot be followed: treat the queue as empty.
+      this.localHead[headIdx] = 0;
+      return ready & ~(1 << q);
+    }
+    const i = port & WORD_INDEX_MASK;
+    const word = page[i]!;
+    page[i] = word & ~(FIFO_LINKED | FIFO_LINK_MASK);
+    const next = word & FIFO_LINK_MASK;
+    if (next === 0) ready &= ~(1 << q);
+    if ((word & (FIFO_PENDING | FIFO_MASKED)) >>> 0 === FIFO_PENDING) {
+      if (dispatch !== undefined) dispatch.handlePort(port, cpu);
+      else this.ctx.warn(`xen: dropping pending event for port ${port}`);
+    }
+    this.localHead[headIdx] = next;
+    return ready;
+  }
+
+  private pageOf(port: number): Uint32Array | undefined {
+    if (port >= this.nrEventPages * FIFO_EVENT_WORDS_PER_PAGE) return undefined;
+    return this.eventPages[port >>> FIFO_PAGE_SHIFT];
+  }
+}
