@@ -17,3 +17,5 @@ export * from './hypervisor/domain.js';
 export * from './hypervisor/hypervisor.js';
 export * from './hypervisor/dummy-policy.js';
 export * from './hypervisor/null-arch.js';
+export * from './platform/config-error.js';
+export * from './platform/platform.js';

@@ -4,6 +4,8 @@
  */
 import type { PolicySubject, SecurityPolicy } from '../contracts/policy.js';
 import { Errno } from '../errno.js';
+import type { Plugin } from '../platform/plugin.js';
+import { SecurityPolicy as SecurityPolicyToken } from '../tokens.js';
 
 /** The dummy policy: Xen's behaviour without FLASK. */
 export class DummySecurityPolicy implements SecurityPolicy {
@@ -47,7 +49,13 @@ export class DummySecurityPolicy implements SecurityPolicy {
   }
 }
 
-/** Plugin-style factory for the dummy policy. */
-export function dummyPolicy(): DummySecurityPolicy {
-  return new DummySecurityPolicy();
+/** Policy plugin for Xen's dummy policy (the default when a platform names none). */
+export function dummyPolicy(): Plugin {
+  return {
+    name: 'policy-dummy',
+    kind: 'policy',
+    register(c) {
+      c.register(SecurityPolicyToken, { useValue: new DummySecurityPolicy() });
+    },
+  };
 }

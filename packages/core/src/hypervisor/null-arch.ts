@@ -11,6 +11,8 @@ import type {
   UpcallSink,
 } from '../contracts/arch.js';
 import { Errno } from '../errno.js';
+import type { Plugin } from '../platform/plugin.js';
+import { Architecture as ArchitectureToken } from '../tokens.js';
 
 /** Options of {@link nullArchitecture}. */
 export interface NullArchitectureOptions {
@@ -98,4 +100,15 @@ export class NullArchitecture implements Architecture {
 /** Creates an architecture without interrupt hardware (see {@link NullArchitectureOptions}). */
 export function nullArchitecture(opts: NullArchitectureOptions = {}): NullArchitecture {
   return new NullArchitecture(opts);
+}
+
+/** Architecture plugin wrapping {@link nullArchitecture} (for tests and replays). */
+export function archNull(opts: NullArchitectureOptions = {}): Plugin {
+  return {
+    name: 'arch-null',
+    kind: 'arch',
+    register(c) {
+      c.register(ArchitectureToken, { useValue: nullArchitecture(opts) });
+    },
+  };
 }

@@ -1,0 +1,203 @@
+/*
+ * The platform builder: composes plugins (an architecture, the offered ABIs, a guest layer, a
+ * security policy) in a child container of tsyringe's root container, then creates the
+ * domains, each in its own child container holding the domain, its configuration and its
+ * guest OS. Library code never registers into the global container.
+ */
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { PlatformEventBus, type EventBus } from '../bus.js';
+import type { EventAbi } from '../contracts/abi.js';
+import type { Architecture } from '../contracts/arch.js';
+import type { GuestOs, GuestOsFactory } from '../contracts/guest.js';
+import type { SecurityPolicy } from '../contracts/policy.js';
+import type { Clock } from '../contracts/sim.js';
+import { XenError } from '../errno.js';
+import { ConfigError } from './config-error.js';
+import type { Domain, DomainCreateOptions } from '../hypervisor/domain.js';
+import { DummySecurityPolicy } from '../hypervisor/dummy-policy.js';
+import { Hypervisor } from '../hypervisor/hypervisor.js';
+import { VirtualClock } from '../sim/clock.js';
+import * as Tokens from '../tokens.js';
+import type { Plugin, PluginKind } from './plugin.js';
+
+/** A domain of a platform configuration. */
+export interface DomainConfig extends DomainCreateOptions {
+  /** Boot the platform's guest layer in this domain (default true when a guest plugin is given). */
+  guest?: boolean;
+  /** Display name (defaults to `dom<ID>`). */
+  name?: string;
+}
+
+/**
+ * A platform configuration: a keyed object of plugins plus domains. Each key takes a plugin of
+ * the matching kind; a missing or duplicate piece fails naming its key.
+ */
+export interface PlatformConfig {
+  /** The architecture plugin (kind `'arch'`), e.g. `archX86()` or `archArm()`. */
+  arch: Plugin;
+  /** The offered ABI plugins (kind `'abi'`), in the guest's order of preference. */
+  abis: readonly Plugin[];
+  /** The guest-layer plugin (kind `'guest'`), e.g. `guestLinux()`; omit for bare domains. */
+  guest?: Plugin;
+  /** The security-policy plugin (kind `'policy'`); default: Xen's dummy policy. */
+  policy?: Plugin;
+  /** The domains to create, in order. */
+  domains?: readonly DomainConfig[];
+  /** The virtual clock to use (default: a new `VirtualClock`). */
+  clock?: Clock;
+}
+
+/** One domain of a built platform. */
+export interface PlatformDomain {
+  /** The hypervisor's domain object. */
+  readonly domain: Domain;
+  /** The domain's configuration. */
+  readonly config: DomainConfig;
+  /** The guest OS, when one was booted. */
+  readonly guest?: GuestOs;
+  /** The domain's child container (holds `Domain`, `DomainConfig`, `GuestOs`). */
+  readonly container: DependencyContainer;
+}
+
+/** A built platform. */
+export interface Platform {
+  /** The platform's child container. */
+  readonly container: DependencyContainer;
+  /** The hypervisor core. */
+  readonly hypervisor: Hypervisor;
+  /** The architecture instance. */
+  readonly arch: Architecture;
+  /** The virtual clock. */
+  readonly clock: Clock;
+  /** The event bus. */
+  readonly bus: EventBus;
+  /** The offered ABIs, in order. */
+  readonly abis: readonly EventAbi[];
+  /** Domains by id, in creation order. */
+  readonly domains: ReadonlyMap<number, PlatformDomain>;
+  /** The domain with id `id`; throws `XenError` (-ESRCH) when there is none. */
+  domain(id: number): PlatformDomain;
+  /** Creates (and boots) one more domain. */
+  addDomain(config: DomainConfig): PlatformDomain;
+}
+
+function checkPlugin(key: string, value: unknown, kind: PluginKind): Plugin {
+  if (value === undefined || value === null) throw new ConfigError(`missing '${key}': give a ${kind} plugin`);
+  const p = value as Partial<Plugin>;
+  if (typeof p !== 'object' || typeof p.name !== 'string' || typeof p.register !== 'function' || typeof p.kind !== 'string')
+    throw new ConfigError(`'${key}' is not a plugin (expected { name, kind, register(container) })`);
+  if (p.kind !== kind)
+    throw new ConfigError(`'${key}' expects a ${kind} plugin, got ${p.kind} plugin '${p.name}'`);
+  return p as Plugin;
+}
+
+/**
+ * Builds a platform from plugins and creates its domains.
+ * @throws ConfigError naming the configuration key of a missing, duplicate or wrong piece
+ */
+export function createPlatform(config: PlatformConfig): Platform {
+  const c = rootContainer.createChildContainer();
+  const clock = config.clock ?? new VirtualClock();
+  const bus = new PlatformEventBus();
+  c.register(Tokens.Clock, { useValue: clock });
+  c.register(Tokens.EventBus, { useValue: bus });
+  c.register(Tokens.PlatformOptions, { useValue: config });
+
+  const archPlugin = checkPlugin('arch', config.arch, 'arch');
+  const abiPlugins = config.abis;
+  if (!Array.isArray(abiPlugins) || abiPlugins.length === 0)
+    throw new ConfigError("missing 'abis': give at least one abi plugin");
+  const seen = new Set<string>();
+  abiPlugins.forEach((p, i) => {
+    const plugin = checkPlugin(`abis[${i}]`, p, 'abi');
+    if (seen.has(plugin.name)) throw new ConfigError(`'abis[${i}]': plugin '${plugin.name}' is given twice`);
+    seen.add(plugin.name);
+  });
+  const guestPlugin = config.guest === undefined ? undefined : checkPlugin('guest', config.guest, 'guest');
+  const policyPlugin = config.policy === undefined ? undefined : checkPlugin('policy', config.policy, 'policy');
+
+  const registerOnce = (key: string, plugin: Plugin, token: symbol): void => {
+    plugin.register(c);
+    if (!c.isRegistered(token)) throw new ConfigError(`'${key}': plugin '${plugin.name}' registered nothing for its kind`);
+  };
+  registerOnce('arch', archPlugin, Tokens.Architecture);
+  for (const [i, p] of abiPlugins.entries()) {
+    const before = c.isRegistered(Tokens.EventAbi) ? c.resolveAll<EventAbi>(Tokens.EventAbi).length : 0;
+    p.register(c);
+    const after = c.isRegistered(Tokens.EventAbi) ? c.resolveAll<EventAbi>(Tokens.EventAbi).length : 0;
+    if (after <= before) throw new ConfigError(`'abis[${i}]': plugin '${p.name}' registered no EventAbi`);
+  }
+  const abiList = c.resolveAll<EventAbi>(Tokens.EventAbi);
+  const abiNames = new Set<string>();
+  for (const a of abiList) {
+    if (abiNames.has(a.name)) throw new ConfigError(`'abis': two plugins provide the ABI named '${a.name}'`);
+    abiNames.add(a.name);
+  }
+  if (guestPlugin) registerOnce('guest', guestPlugin, Tokens.GuestOsFactory);
+  if (policyPlugin) registerOnce('policy', policyPlugin, Tokens.SecurityPolicy);
+  else c.register(Tokens.SecurityPolicy, { useValue: new DummySecurityPolicy() });
+  c.registerSingleton(Tokens.Hypervisor, Hypervisor);
+
+  const hypervisor = c.resolve<Hypervisor>(Tokens.Hypervisor);
+  const arch = c.resolve<Architecture>(Tokens.Architecture);
+  const guestFactory = guestPlugin ? c.resolve<GuestOsFactory>(Tokens.GuestOsFactory) : undefined;
+  void c.resolve<SecurityPolicy>(Tokens.SecurityPolicy);
+  const domains = new Map<number, PlatformDomain>();
+
+  const addDomain = (cfg: DomainConfig): PlatformDomain => {
+    if (domains.has(cfg.id)) throw new ConfigError(`domain id ${cfg.id} is used twice`);
+    const domain = hypervisor.createDomain(cfg);
+    const dc = c.createChildContainer();
+    dc.register(Tokens.DomainConfig, { useValue: cfg });
+    dc.register(Tokens.Domain, { useValue: domain });
+    let guest: GuestOs | undefined;
+    if (guestFactory && cfg.guest !== false) {
+      const warn = (message: string): void => {
+        if (bus.listening('warn')) bus.emit('warn', `d${domain.id} kernel`, message);
+      };
+      guest = guestFactory.create({
+        domid: domain.id,
+        nrCpus: domain.nrVcpus,
+        privileged: domain.privileged,
+        arch: arch.name,
+        hypercalls: domain.hypercalls,
+        physdev: arch.pirqs ? hypervisor.physdev(domain.id) : undefined,
+        abis: abiList,
+        abiContext: domain.abiGuestContext(warn),
+        irqSpace: arch.createGuestIrqSpace({ domid: domain.id, nrCpus: domain.nrVcpus, privileged: domain.privileged }),
+        clock,
+        bus,
+      });
+      domain.attachGuest(guest);
+      dc.register(Tokens.GuestOs, { useValue: guest });
+    }
+    const pd: PlatformDomain = { domain, config: cfg, guest, container: dc };
+    domains.set(domain.id, pd);
+    return pd;
+  };
+
+  (config.domains ?? []).forEach((d, i) => {
+    try {
+      addDomain(d);
+    } catch (e) {
+      if (e instanceof XenError || e instanceof ConfigError) throw new ConfigError(`domains[${i}]: ${e.message}`);
+      throw e;
+    }
+  });
+
+  return {
+    container: c,
+    hypervisor,
+    arch,
+    clock,
+    bus,
+    abis: abiList,
+    domains,
+    domain(id: number): PlatformDomain {
+      const d = domains.get(id);
+      if (!d) throw new XenError('platform.domain', 3, `no domain ${id}`);
+      return d;
+    },
+    addDomain,
+  };
+}
