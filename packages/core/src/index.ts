@@ -13,6 +13,7 @@ export * from './hypervisor/channel-table.js';
 export * from './hypervisor/memory.js';
 export * from './platform/plugin.js';
 export * from './sim/clock.js';
+export * from './sim/scheduler.js';
 export * from './hypervisor/domain.js';
 export * from './hypervisor/hypervisor.js';
 export * from './hypervisor/dummy-policy.js';
