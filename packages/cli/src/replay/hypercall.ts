@@ -93,7 +93,8 @@ function runStep(hv: Hypervisor, step: Record<string, unknown>, index: number): 
   }
   const caller = step.caller;
   if (typeof caller !== 'number') throw new ScenarioError(`$.steps[${index}].caller`, `op ${op} needs a caller domain`);
-  if (op === 'op_raw') return hv.eventChannelOp(caller, step.cmd as number, ZERO_ARGS);
+  // op_raw prints only the return code, whatever the op fills in.
+  if (op === 'op_raw') return { rc: hv.eventChannelOp(caller, step.cmd as number, ZERO_ARGS).rc };
   if (!(op in EVTCHNOP)) throw new ScenarioError(`$.steps[${index}].op`, `unknown op ${JSON.stringify(op)}`);
   return hv.eventChannelOp(caller, EVTCHNOP[op as EvtchnOpName], step);
 }
