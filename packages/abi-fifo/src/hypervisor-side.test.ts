@@ -242,6 +242,15 @@ describe('setPending', () => {
     expect(dom.upcalls).toEqual([0, 0]);
   });
 
+  it('does not notify when the ready bit of the queue is still set', () => {
+    const dom = fifoDomain();
+    dom.bind(5);
+    dom.memory.page(CB0)![FIFO_CB_READY] = 1 << 7; // the guest has not scanned queue 7 yet
+    dom.send(5);
+    expect(cb(dom, 0).head(7)).toBe(5);
+    expect(dom.upcalls).toEqual([]);
+  });
+
   it('marks a masked event pending without linking or notifying; unmask links it', () => {
     const dom = fifoDomain();
     dom.bind(5);
