@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, XenError } from '@evtchn/core';
+import { runDemo } from './demo.js';
 import { replayAndCompare, readScenario, runScenario, ScenarioError } from './replay/index.js';
 
 /** Output streams, replaceable for tests. */
@@ -97,6 +98,13 @@ function program(io: CliIo): Command {
       }
       io.out(`${passed} passed, ${failed} failed\n`);
       if (failed > 0) throw new Exit(1);
+    });
+
+  cmd
+    .command('demo')
+    .description('run the default demo and print what happens')
+    .action(() => {
+      io.out(runDemo());
     });
 
   return cmd;

@@ -4,6 +4,8 @@
  *
  * @packageDocumentation
  */
+/** Every DI token of the framework, in one namespace (each is also exported under its interface's name). */
+export * as Tokens from './tokens.js';
 export * from './errno.js';
 export * from './xen.js';
 export * from './bus.js';
@@ -20,3 +22,4 @@ export * from './hypervisor/dummy-policy.js';
 export * from './hypervisor/null-arch.js';
 export * from './platform/config-error.js';
 export * from './platform/platform.js';
+export * from './hypervisor/dump.js';
