@@ -1,0 +1,65 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runDeliveryReplay } from './delivery.js';
+
+const dir = fileURLToPath(new URL('../../../../conformance/delivery/', import.meta.url));
+const vectors = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+
+function parseLines(text: string): unknown[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as unknown);
+}
+
+describe('evtchn-replay/1 delivery vectors (conformance/delivery)', () => {
+  it('finds the vectors for both ABIs', () => {
+    expect(vectors.some((f) => f.includes('2l'))).toBe(true);
+    expect(vectors.some((f) => f.includes('fifo'))).toBe(true);
+  });
+
+  for (const file of vectors) {
+    it(file, () => {
+      const scenario = JSON.parse(readFileSync(dir + file, 'utf8')) as { steps: { op: string }[] };
+      const expected = parseLines(readFileSync(dir + file.replace(/\.json$/, '.expected.jsonl'), 'utf8'));
+      const actual = runDeliveryReplay(scenario).map((l) => JSON.parse(l) as unknown);
+      expect(actual.length, 'one output line per step').toBe(scenario.steps.length);
+      for (let i = 0; i < expected.length; i++) {
+        const step = JSON.stringify(scenario.steps[i]);
+        expect(actual[i], `step ${i} ${step}`).toEqual(expected[i]);
+      }
+      expect(actual.length).toBe(expected.length);
+    });
+  }
+});
+
+describe('runDeliveryReplay input checks', () => {
+  const ok = { format: 'evtchn-replay/1', abi: '2level', vcpus: 1, steps: [] as unknown[] };
+
+  it('rejects a wrong format, ABI or vCPU count, naming the field', () => {
+    expect(() => runDeliveryReplay({ ...ok, format: 'evtchn-hypercall/1' })).toThrow(/\$\.format/);
+    expect(() => runDeliveryReplay({ ...ok, abi: '3level' })).toThrow(/\$\.abi/);
+    expect(() => runDeliveryReplay({ ...ok, vcpus: 0 })).toThrow(/\$\.vcpus/);
+    expect(() => runDeliveryReplay({ ...ok, steps: 'x' })).toThrow(/\$\.steps/);
+  });
+
+  it('rejects unknown ops, bad fields and upcalls on a missing vCPU, naming the step', () => {
+    expect(() => runDeliveryReplay({ ...ok, steps: [{ op: 'fly' }] })).toThrow(/\$\.steps\[0\]\.op/);
+    expect(() => runDeliveryReplay({ ...ok, steps: [{ op: 'send', port: -1 }] })).toThrow(/\$\.steps\[0\]\.port/);
+    expect(() => runDeliveryReplay({ ...ok, steps: [{ op: 'send' }, { op: 'upcall', vcpu: 1 }] })).toThrow(/\$\.steps\[0\]\.port/);
+    expect(() => runDeliveryReplay({ ...ok, steps: [{ op: 'upcall', vcpu: 1 }] })).toThrow(/\$\.steps\[0\]\.vcpu/);
+    expect(() => runDeliveryReplay({ ...ok, steps: [{ op: 'react', port: 1, times: 1, send: ['a'] }] })).toThrow(/send\[0\]/);
+  });
+
+  it('reports a bind the hypervisor refuses with its errno', () => {
+    const steps = Array.from({ length: 1024 }, () => ({ op: 'bind', vcpu: 0 }));
+    const out = runDeliveryReplay({ ...ok, steps }).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(out[0]).toEqual({ op: 'bind', port: 1 });
+    expect(out[1022]).toEqual({ op: 'bind', port: 1023 });
+    expect(out[1023]).toEqual({ op: 'bind', rc: -28 });
+  });
+});

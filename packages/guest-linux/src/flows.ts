@@ -1,0 +1,111 @@
+/*
+ * Flow handlers of Linux's generic IRQ core (kernel/irq/chip.c `handle_edge_irq`,
+ * `handle_fasteoi_irq`, `handle_percpu_irq`, kernel/irq/handle.c `handle_irq_event`): how
+ * the chip is driven around a descriptor's action chain. Plain functions over the
+ * descriptor so that the event hot path allocates nothing.
+ */
+import {
+  IRQ_NONE,
+  IRQD_DISABLED,
+  IRQD_INPROGRESS,
+  IRQD_MASKED,
+  IRQS_PENDING,
+  IRQS_REPLAY,
+} from './constants.js';
+import { IrqFlow, maskAckIrq, maskIrq, unmaskIrq, type IrqDesc } from './irq-desc.js';
+
+/** Told after every run of a descriptor's actions (statistics, the platform's event bus). */
+export interface FlowObserver {
+  /** The actions of `desc` ran on `cpu`. */
+  irqHandled(desc: IrqDesc, cpu: number): void;
+}
+
+/** Runs every action of the chain (`handle_irq_event_percpu`) and counts unhandled events. */
+function runActions(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
+  let ret = IRQ_NONE;
+  for (let a = desc.action; a !== null; a = a.next) ret |= a.handler(desc.irq, a.devId);
+  if (ret === IRQ_NONE) desc.unhandled++;
+  observer.irqHandled(desc, cpu);
+}
+
+/**
+ * `handle_irq_event`: clears `IRQS_PENDING`, marks the descriptor in progress while the
+ * actions run.
+ */
+export function handleIrqEvent(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
+  desc.status = (desc.status & ~IRQS_PENDING) | IRQD_INPROGRESS;
+  runActions(desc, cpu, observer);
+  desc.status &= ~IRQD_INPROGRESS;
+}
+
+/**
+ * Edge flow (`handle_edge_irq`). An event that cannot run now (in progress, disabled, no
+ * action) is remembered as `IRQS_PENDING` and the source is masked and acked; otherwise the
+ * event is counted, acked, and the actions run, again for as long as events arrived meanwhile.
+ */
+export function handleEdgeIrq(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
+  desc.status &= ~IRQS_REPLAY;
+  if (desc.status & (IRQD_INPROGRESS | IRQD_DISABLED) || desc.action === null) {
+    desc.status |= IRQS_PENDING;
+    maskAckIrq(desc);
+    return;
+  }
+  desc.kstat[cpu]!++;
+  desc.chip?.ack?.(desc);
+  do {
+    if (desc.action === null) {
+      maskIrq(desc);
+      return;
+    }
+    if (desc.status & IRQS_PENDING && !(desc.status & IRQD_DISABLED) && desc.status & IRQD_MASKED) {
+      unmaskIrq(desc);
+    }
+    handleIrqEvent(desc, cpu, observer);
+  } while (desc.status & IRQS_PENDING && !(desc.status & IRQD_DISABLED));
+}
+
+/**
+ * Fast-EOI flow (`handle_fasteoi_irq`): the actions, then one EOI. An event that cannot run
+ * is remembered as `IRQS_PENDING` (masked when disabled or without action) and still EOIed.
+ */
+export function handleFasteoiIrq(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
+  const chip = desc.chip;
+  if (desc.status & IRQD_INPROGRESS) {
+    chip?.eoi?.(desc);
+    return;
+  }
+  desc.status &= ~IRQS_REPLAY;
+  if (desc.action === null || desc.status & IRQD_DISABLED) {
+    desc.status |= IRQS_PENDING;
+    maskIrq(desc);
+    chip?.eoi?.(desc);
+    return;
+  }
+  desc.kstat[cpu]!++;
+  handleIrqEvent(desc, cpu, observer);
+  chip?.eoi?.(desc);
+}
+
+/** Per-CPU flow (`handle_percpu_irq`): count, ack, actions, eoi. */
+export function handlePercpuIrq(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
+  desc.kstat[cpu]!++;
+  const chip = desc.chip;
+  chip?.ack?.(desc);
+  runActions(desc, cpu, observer);
+  chip?.eoi?.(desc);
+}
+
+/** Runs the descriptor's flow handler (`generic_handle_irq_desc`). */
+export function runFlow(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
+  switch (desc.flow) {
+    case IrqFlow.EDGE:
+      handleEdgeIrq(desc, cpu, observer);
+      break;
+    case IrqFlow.FASTEOI:
+      handleFasteoiIrq(desc, cpu, observer);
+      break;
+    case IrqFlow.PERCPU:
+      handlePercpuIrq(desc, cpu, observer);
+      break;
+  }
+}

@@ -1,0 +1,226 @@
+/*
+ * IRQ descriptors, actions and chips: the parts of Linux's generic IRQ core
+ * (include/linux/irqdesc.h, include/linux/irq.h, kernel/irq/chip.c) that the Xen event
+ * layer plugs into. A descriptor has a chip (the hardware's mask/ack/eoi operations), a
+ * flow handler (edge, fasteoi, percpu), a chain of actions (`request_irq` handlers), a
+ * status word and per-CPU interrupt counts.
+ */
+import type { IrqInfo } from './irq-info.js';
+import {
+  IRQD_DISABLED,
+  IRQD_MASKED,
+  IRQD_STARTED,
+  IRQS_PENDING,
+  IRQS_REPLAY,
+  type IrqReturn,
+} from './constants.js';
+
+/** A driver's interrupt handler (`irq_handler_t`). */
+export type IrqHandler = (irq: number, devId: unknown) => IrqReturn;
+
+/** Flow handler of a descriptor: how the chip is driven around the actions. */
+export const IrqFlow = {
+  /** `handle_edge_irq`: ack first, replay events that arrive while in progress. */
+  EDGE: 0,
+  /** `handle_fasteoi_irq`: handlers, then one EOI. */
+  FASTEOI: 1,
+  /** `handle_percpu_irq`: ack, handlers, eoi; no in-progress or mask games. */
+  PERCPU: 2,
+} as const;
+
+/** Value of {@link IrqFlow}. */
+export type IrqFlowKind = (typeof IrqFlow)[keyof typeof IrqFlow];
+
+/** One `request_irq` registration (`struct irqaction`), chained per descriptor. */
+export class IrqAction {
+  /** Next action of a shared IRQ. */
+  next: IrqAction | null = null;
+
+  /**
+   * @param handler - the driver's handler
+   * @param flags - `IRQF_*` flags
+   * @param name - device name shown by `/proc/interrupts`
+   * @param devId - cookie passed to the handler and used by `free_irq`
+   */
+  constructor(
+    readonly handler: IrqHandler,
+    readonly flags: number,
+    readonly name: string,
+    readonly devId: unknown,
+  ) {}
+}
+
+/**
+ * The operations of an interrupt controller (`struct irq_chip`). Every member is optional,
+ * as in Linux; the IRQ core falls back as `kernel/irq/chip.c` does (startup → enable →
+ * unmask, shutdown → disable → mask, maskAck → mask + ack).
+ */
+export interface IrqChip {
+  /** Chip name shown by `/proc/interrupts`. */
+  readonly name: string;
+  /** Starts the IRQ (first `request_irq`). */
+  startup?(desc: IrqDesc): void;
+  /** Shuts the IRQ down (last `free_irq`). */
+  shutdown?(desc: IrqDesc): void;
+  /** Enables the IRQ (`enable_irq`, or startup without `startup`). */
+  enable?(desc: IrqDesc): void;
+  /** Disables the IRQ (`disable_irq`, or shutdown without `shutdown`). */
+  disable?(desc: IrqDesc): void;
+  /** Masks the interrupt source. */
+  mask?(desc: IrqDesc): void;
+  /** Unmasks the interrupt source. */
+  unmask?(desc: IrqDesc): void;
+  /** Acknowledges the interrupt (edge and percpu flows, before the handlers). */
+  ack?(desc: IrqDesc): void;
+  /** Masks and acknowledges in one step. */
+  maskAck?(desc: IrqDesc): void;
+  /** Ends the interrupt (fasteoi and percpu flows, after the handlers). */
+  eoi?(desc: IrqDesc): void;
+  /** Moves the IRQ to one of `cpus` (a CPU list). @returns 0 or -errno */
+  setAffinity?(desc: IrqDesc, cpus: readonly number[]): number;
+  /** Re-raises the interrupt in software. @returns 1 when it did */
+  retrigger?(desc: IrqDesc): number;
+}
+
+/** One IRQ number's descriptor (`struct irq_desc`). */
+export class IrqDesc {
+  /** The chip, or `null` (Linux's `no_irq_chip`: `request_irq` fails with `-ENOSYS`). */
+  chip: IrqChip | null = null;
+  /** Flow handler. */
+  flow: IrqFlowKind = IrqFlow.EDGE;
+  /** Flow name shown by `/proc/interrupts` after the chip (`desc->name`, e.g. `event`). */
+  name = '';
+  /** `IRQD_*`, `IRQS_*` and `IRQ_*` bits. */
+  status = IRQD_DISABLED | IRQD_MASKED;
+  /** Disable depth: 0 when enabled. */
+  depth = 1;
+  /** Head of the action chain. */
+  action: IrqAction | null = null;
+  /** Interrupts counted per CPU (`kstat_irqs`). */
+  readonly kstat: Uint32Array;
+  /** Events whose handlers all returned `IRQ_NONE`. */
+  unhandled = 0;
+  /** The Xen event-channel state of the IRQ (`null` for IRQs of other layers). */
+  info: IrqInfo | null = null;
+
+  /**
+   * @param irq - the IRQ number
+   * @param nrCpus - CPUs to count interrupts for
+   */
+  constructor(
+    readonly irq: number,
+    nrCpus: number,
+  ) {
+    this.kstat = new Uint32Array(nrCpus);
+  }
+
+  /** Whether the status word has every bit of `bits`. */
+  has(bits: number): boolean {
+    return (this.status & bits) === bits;
+  }
+
+  /** Total interrupts over all CPUs. */
+  get count(): number {
+    let n = 0;
+    for (let i = 0; i < this.kstat.length; i++) n += this.kstat[i]!;
+    return n;
+  }
+}
+
+/** Masks the IRQ at the chip unless already masked (`mask_irq`). */
+export function maskIrq(desc: IrqDesc): void {
+  if (desc.status & IRQD_MASKED) return;
+  if (desc.chip?.mask) {
+    desc.chip.mask(desc);
+    desc.status |= IRQD_MASKED;
+  }
+}
+
+/** Unmasks the IRQ at the chip if masked (`unmask_irq`). */
+export function unmaskIrq(desc: IrqDesc): void {
+  if (!(desc.status & IRQD_MASKED)) return;
+  if (desc.chip?.unmask) {
+    desc.chip.unmask(desc);
+    desc.status &= ~IRQD_MASKED;
+  }
+}
+
+/** Masks and acknowledges (`mask_ack_irq`): the chip's `maskAck`, else mask then ack. */
+export function maskAckIrq(desc: IrqDesc): void {
+  const chip = desc.chip;
+  if (!chip) return;
+  if (chip.maskAck) {
+    chip.maskAck(desc);
+    desc.status |= IRQD_MASKED;
+  } else {
+    maskIrq(desc);
+    chip.ack?.(desc);
+  }
+}
+
+/** Enables the IRQ (`irq_enable`): the chip's `enable`, else unmask. */
+export function irqEnable(desc: IrqDesc): void {
+  desc.status &= ~IRQD_DISABLED;
+  if (desc.chip?.enable) {
+    desc.chip.enable(desc);
+    desc.status &= ~IRQD_MASKED;
+  } else {
+    unmaskIrq(desc);
+  }
+}
+
+/**
+ * Disables the IRQ (`__irq_disable`): the chip's `disable` (which masks), else — lazily —
+ * only the state, masking at the chip only when `mask` is set.
+ */
+export function irqDisable(desc: IrqDesc, mask: boolean): void {
+  if (desc.status & IRQD_DISABLED) {
+    if (mask) maskIrq(desc);
+    return;
+  }
+  desc.status |= IRQD_DISABLED;
+  if (desc.chip?.disable) {
+    desc.chip.disable(desc);
+    desc.status |= IRQD_MASKED;
+  } else if (mask) {
+    maskIrq(desc);
+  }
+}
+
+/**
+ * Replays an interrupt that arrived while the IRQ could not run (`check_irq_resend` for an
+ * edge IRQ): clears `IRQS_PENDING` and asks the chip to retrigger.
+ */
+export function checkIrqResend(desc: IrqDesc): void {
+  if (!(desc.status & IRQS_PENDING)) return;
+  if (desc.status & IRQS_REPLAY) return;
+  desc.status &= ~IRQS_PENDING;
+  if (desc.chip?.retrigger && desc.chip.retrigger(desc)) desc.status |= IRQS_REPLAY;
+}
+
+/** Starts the IRQ (`irq_startup`): depth 0, the chip's `startup`, else enable; then resend. */
+export function irqStartup(desc: IrqDesc): void {
+  desc.depth = 0;
+  if (desc.chip?.startup) {
+    desc.chip.startup(desc);
+    desc.status &= ~(IRQD_DISABLED | IRQD_MASKED);
+  } else {
+    irqEnable(desc);
+  }
+  desc.status |= IRQD_STARTED;
+  checkIrqResend(desc);
+}
+
+/** Shuts the IRQ down (`irq_shutdown`): depth 1, the chip's `shutdown`, else disable. */
+export function irqShutdown(desc: IrqDesc): void {
+  if (desc.status & IRQD_STARTED) {
+    desc.depth = 1;
+    desc.status &= ~IRQD_STARTED;
+    if (desc.chip?.shutdown) {
+      desc.chip.shutdown(desc);
+      desc.status |= IRQD_DISABLED | IRQD_MASKED;
+    } else {
+      irqDisable(desc, true);
+    }
+  }
+}
