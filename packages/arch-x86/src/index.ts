@@ -1,0 +1,10 @@
+/**
+ * `@evtchn/arch-x86`: the x86 architecture for Evtchn Lab — per-CPU vectors, LAPIC and
+ * IO-APIC, GSIs, the guest IRQ number space (`nr_irqs`, `nr_irqs_gsi`, the three dynamic-IRQ
+ * policies), pirqs and MSIs shared with guests, and event-channel upcall delivery.
+ *
+ * @packageDocumentation
+ */
+export * from './formulas.js';
+export * from './formulas.js';
+export * from './irq-space.js';
