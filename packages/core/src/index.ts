@@ -23,3 +23,5 @@ export * from './hypervisor/null-arch.js';
 export * from './platform/config-error.js';
 export * from './platform/platform.js';
 export * from './hypervisor/dump.js';
+export * from './config/schema.js';
+export * from './config/load.js';

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../platform/config-error.js';
+import { parseDuration, parsePlatformConfig } from './load.js';
+
+function problems(text: string, source = 'c.yaml'): readonly string[] {
+  try {
+    parsePlatformConfig(text, source);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).issues;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parsePlatformConfig', () => {
+  it('accepts a full configuration and keeps its values', () => {
+    const cfg = parsePlatformConfig(
+      `arch: { name: x86, pcpus: 4, ioApics: [{ pins: 24 }], dynIrqPolicy: encroach }
+abis: [2level, fifo]
+guest: { name: linux, fifo: true }
+domains:
+  - { id: 0, vcpus: 2 }
+  - { id: 1, vcpus: 2, pirqs: [20] }
+workloads:
+  - { type: interdomain, frontend: 1, backend: 0, rate: 1000, priority: 3 }
+  - { type: timer, domain: 1, hz: 250 }
+  - { type: ipi, domain: 1, from: 0, to: 1, rate: 50 }
+  - { type: pirq, gsi: 20, rate: 100, domains: [1] }
+run: { duration: 20ms, seed: 7 }
+`,
+    );
+    expect(cfg.domains[1]!.pirqs).toEqual([20]);
+    expect(cfg.workloads).toHaveLength(4);
+    expect(cfg.run).toEqual({ duration: '20ms', seed: 7 });
+  });
+
+  it('reports every problem with its path, value and what is allowed', () => {
+    const issues = problems(`arch: { name: x86, pcpus: 0, upcall: irq }
+domains: [{ id: 0, vcpus: -1, colour: red }]
+`);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        'arch.pcpus: must be >= 1, got 0',
+        'arch.upcall: "irq" is not allowed; allowed: "callback-vector", "gsi", "pv"',
+        'domains[0].vcpus: must be >= 1, got -1',
+        expect.stringMatching(/^domains\[0\]: unknown key "colour"; allowed: id, name, vcpus/),
+      ]),
+    );
+    expect(issues).toHaveLength(4);
+  });
+
+  it('reports workload keys that do not belong to the workload type', () => {
+    expect(problems('arch: {name: x86}\ndomains: [{id: 0}]\nworkloads: [{ type: timer, domain: 0, hz: 10, rate: 5 }]\n')).toEqual([
+      'workloads[0]: unknown key "rate"; allowed: type, domain, hz, vcpus',
+    ]);
+  });
+
+  it('names the line and column of a YAML syntax error', () => {
+    expect(problems('arch: [x86\ndomains: 3\n')[0]).toMatch(/^c\.yaml:\d+:\d+: YAML syntax error/);
+  });
+
+  it('reads JSON files as JSON', () => {
+    expect(parsePlatformConfig('{"arch":{"name":"arm"},"domains":[{"id":0}]}', 'x.json').arch.name).toBe('arm');
+    expect(() => parsePlatformConfig('{"arch":', 'x.json')).toThrow(/x\.json: JSON syntax error/);
+  });
+
+  it('checks references between workloads and domains', () => {
+    expect(
+      problems(`arch: { name: arm }
+domains: [{ id: 0, vcpus: 2 }]
+workloads:
+  - { type: interdomain, frontend: 0, backend: 0, rate: 1 }
+  - { type: vtimer, domain: 4, periodUs: 100 }
+  - { type: pirq, msi: true, rate: 1, domains: [0] }
+`),
+    ).toEqual([
+      'workloads[0]: frontend and backend are both domain 0; a device pair joins two domains',
+      'workloads[1].domain: domain 4 is not defined; defined: 0',
+      'workloads[2].type: "pirq" needs arch x86 (ARM has no pirqs); use "spi"',
+    ]);
+  });
+});
+
+describe('parseDuration', () => {
+  it('converts units to ns and rejects the rest', () => {
+    expect(parseDuration('500us')).toBe(500_000);
+    expect(parseDuration('1.5ms')).toBe(1_500_000);
+    expect(parseDuration('2s')).toBe(2e9);
+    expect(parseDuration(42)).toBe(42);
+    expect(() => parseDuration('2 minutes', 'run.duration')).toThrow(/run\.duration: "2 minutes" is not a duration/);
+    expect(() => parseDuration('0ms')).toThrow(/longer than 0/);
+  });
+});
