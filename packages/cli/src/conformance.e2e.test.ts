@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { main, type CliIo } from './main.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const suites = ['conformance/hypercall'];
+const suites = ['conformance/hypercall', 'conformance/delivery'];
 
 function capture(): CliIo & { text: () => string } {
   let buf = '';

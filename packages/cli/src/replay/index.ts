@@ -7,6 +7,7 @@ import { TwoLevelAbi } from '@evtchn/abi-2level';
 import { FifoAbi } from '@evtchn/abi-fifo';
 import type { EventAbi } from '@evtchn/core';
 import { firstMismatch, jsonlLines, type ReplayMismatch } from './compare.js';
+import { runDeliveryReplay } from './delivery.js';
 import { runHypercallReplay } from './hypercall.js';
 import { ScenarioError, expectObject } from './scenario.js';
 
@@ -38,6 +39,8 @@ export function runScenario(scenario: unknown): ReplayRun {
   switch (sc.format) {
     case 'evtchn-hypercall/1':
       return { format: sc.format, lines: runHypercallReplay(sc, builtinAbis()), steps };
+    case 'evtchn-replay/1':
+      return { format: sc.format, lines: runDeliveryReplay(sc), steps };
     default:
       throw new ScenarioError('$.format', `unknown format ${JSON.stringify(sc.format)}; expected "evtchn-hypercall/1" or "evtchn-replay/1"`);
   }
@@ -73,3 +76,4 @@ export function replayAndCompare(file: string, expectedFile: string): { run: Rep
 export { firstMismatch, jsonlLines, type ReplayMismatch } from './compare.js';
 export { ScenarioError } from './scenario.js';
 export { runHypercallReplay } from './hypercall.js';
+export { runDeliveryReplay } from './delivery.js';
