@@ -25,3 +25,4 @@ export * from './platform/platform.js';
 export * from './hypervisor/dump.js';
 export * from './config/schema.js';
 export * from './config/load.js';
+export * from './platform/load-plugin.js';
