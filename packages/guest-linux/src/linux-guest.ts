@@ -122,7 +122,7 @@ function chooseAbi(ctx: GuestContext, preferFifo: boolean): AbiGuestOps {
 
 /**
  * The Linux guest's event-channel IRQ layer in one domain. It is the domain's
- * {@link GuestOs} (the upcall entry) and the {@link EventDispatcher} the ABI's scan calls
+ * `GuestOs` (the upcall entry) and the `EventDispatcher` the ABI's scan calls
  * for every pending port. Methods mirror Linux's API (names in each method's doc) and return
  * an IRQ or 0 on success and a negative errno on failure, as Linux does.
  */
