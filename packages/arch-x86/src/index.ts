@@ -6,5 +6,11 @@
  * @packageDocumentation
  */
 export * from './formulas.js';
-export * from './formulas.js';
 export * from './irq-space.js';
+export * from './vectors.js';
+export * from './lapic.js';
+export * from './ioapic.js';
+export * from './xen-irq.js';
+export * from './upcall.js';
+export * from './architecture.js';
+export * from './plugin.js';

@@ -1,0 +1,157 @@
+/*
+ * How the event-channel upcall reaches a vCPU on x86: the per-vCPU callback vector in the
+ * vCPU's virtual LAPIC (HVM), a level GSI / PCI INTx line into the virtual IO-APIC that only
+ * vCPU 0 receives (HVM without vector callback), or a direct callback (PV).
+ *
+ * Models xen/arch/x86/hvm/irq.c (`hvm_assert_evtchn_irq`, callback via vector / GSI / PCI
+ * INTx) and the PV event callback of xen/arch/x86/pv/traps.c, with Linux's
+ * `HYPERVISOR_CALLBACK_VECTOR` (arch/x86/xen/enlighten_hvm.c) on the guest side. A vCPU never
+ * re-enters its handler: while it runs, a new upcall stays pending (IRR bit, asserted line,
+ * or PV pending flag) and is taken when the handler returns.
+ */
+import type { ArchDomainInfo, UpcallSink } from '@evtchn/core';
+import type { IoApicConfig } from './formulas.js';
+import { IoApic } from './ioapic.js';
+import { Lapic, type LapicClient } from './lapic.js';
+import { HYPERVISOR_CALLBACK_VECTOR, VectorTables } from './vectors.js';
+
+/**
+ * Upcall delivery mode:
+ * - `callback-vector`: HVM per-vCPU callback vector 0xF3 through the virtual LAPIC;
+ * - `gsi`: HVM callback via a level GSI / PCI INTx line, delivered to vCPU 0 only;
+ * - `pv`: PV direct callback.
+ */
+export type UpcallMode = 'callback-vector' | 'gsi' | 'pv';
+
+/** Every upcall mode. */
+export const UPCALL_MODES: readonly UpcallMode[] = ['callback-vector', 'gsi', 'pv'];
+
+/** Default GSI of the callback line in `gsi` mode (the Xen platform PCI device's INTx). */
+export const DEFAULT_CALLBACK_GSI = 28;
+
+/** Pins of the HVM virtual IO-APIC (Xen's `VIOAPIC_NUM_PINS`). */
+export const HVM_VIOAPIC_PINS = 48;
+
+/** One domain's upcall state. */
+export class DomainUpcall implements LapicClient {
+  /** Domain id. */
+  readonly domid: number;
+  /** Delivery mode. */
+  readonly mode: UpcallMode;
+  /** Virtual LAPICs (empty in `pv` mode). */
+  readonly vlapics: readonly Lapic[];
+  /** The virtual IO-APIC (`gsi` mode only). */
+  readonly vioapic: IoApic | undefined;
+  /** Callback GSI (`gsi` mode). */
+  readonly callbackGsi: number;
+  /** Vector the guest programmed for the callback GSI (`gsi` mode). */
+  readonly callbackGsiVector: number;
+  /** Upcalls run, per vCPU. */
+  readonly upcalls: Uint32Array;
+  /** Upcalls requested for vCPUs other than 0 in `gsi` mode (never delivered). */
+  droppedNotVcpu0 = 0;
+
+  private readonly sink: UpcallSink;
+  private readonly pvInCallback: Uint8Array;
+  private readonly pvPending: Uint8Array;
+
+  /**
+   * @param info - the domain
+   * @param sink - the guest's upcall entry
+   * @param mode - delivery mode
+   * @param callbackGsi - GSI of the callback line (`gsi` mode)
+   */
+  constructor(info: ArchDomainInfo, sink: UpcallSink, mode: UpcallMode, callbackGsi = DEFAULT_CALLBACK_GSI) {
+    this.domid = info.id;
+    this.mode = mode;
+    this.sink = sink;
+    this.callbackGsi = callbackGsi;
+    this.upcalls = new Uint32Array(info.nrVcpus);
+    this.pvInCallback = new Uint8Array(info.nrVcpus);
+    this.pvPending = new Uint8Array(info.nrVcpus);
+    const lapics: Lapic[] = [];
+    if (mode !== 'pv') for (let v = 0; v < info.nrVcpus; v++) lapics.push(new Lapic(v, this));
+    this.vlapics = lapics;
+    if (mode === 'gsi') {
+      // The guest allocates a vector for the line from its own vector table, on CPU 0.
+      const guestVectors = new VectorTables(1);
+      this.callbackGsiVector = guestVectors.assign(0, callbackGsi);
+      const cfg: IoApicConfig = { id: 0, gsiBase: 0, pins: HVM_VIOAPIC_PINS };
+      this.vioapic = new IoApic(cfg, { deliver: (dest, vector, level) => this.vlapics[dest]?.accept(vector, level) });
+      this.vioapic.program(callbackGsi, this.callbackGsiVector, 0, true, false);
+    } else {
+      this.callbackGsiVector = -1;
+      this.vioapic = undefined;
+    }
+  }
+
+  /** Requests the upcall on `vcpu` (delivered now unless the vCPU is in its handler). */
+  deliver(vcpu: number): void {
+    if (vcpu < 0 || vcpu >= this.upcalls.length) return;
+    switch (this.mode) {
+      case 'callback-vector':
+        this.vlapics[vcpu]!.accept(HYPERVISOR_CALLBACK_VECTOR, false);
+        return;
+      case 'gsi':
+        if (vcpu !== 0) {
+          this.droppedNotVcpu0++;
+          return;
+        }
+        this.vioapic!.assert(this.callbackGsi);
+        return;
+      case 'pv':
+        this.deliverPv(vcpu);
+        return;
+    }
+  }
+
+  /** Whether `vcpu` is running its upcall handler. */
+  inHandler(vcpu: number): boolean {
+    if (this.mode === 'pv') return this.pvInCallback[vcpu] === 1;
+    const l = this.vlapics[vcpu];
+    if (!l) return false;
+    const vector = this.mode === 'gsi' ? this.callbackGsiVector : HYPERVISOR_CALLBACK_VECTOR;
+    return l.isInService(vector);
+  }
+
+  /** The vLAPIC took a vector: run the guest's upcall, then EOI. */
+  interrupt(vcpu: number, vector: number): void {
+    const lapic = this.vlapics[vcpu]!;
+    if (this.mode === 'gsi' && vector === this.callbackGsiVector) {
+      // The guest clears evtchn_upcall_pending first, so Xen drops the line; an upcall
+      // requested while the handler runs asserts it again and it fires after the EOI.
+      this.vioapic!.deassert(this.callbackGsi);
+    } else if (vector !== HYPERVISOR_CALLBACK_VECTOR) {
+      lapic.eoi();
+      return;
+    }
+    this.upcalls[vcpu]!++;
+    try {
+      this.sink.upcall(vcpu);
+    } finally {
+      lapic.eoi();
+    }
+  }
+
+  /** A level vector was EOI'd in the vLAPIC: the virtual IO-APIC clears remote IRR. */
+  levelEoi(_vcpu: number, vector: number): void {
+    this.vioapic?.eoi(vector);
+  }
+
+  private deliverPv(vcpu: number): void {
+    if (this.pvInCallback[vcpu] === 1) {
+      this.pvPending[vcpu] = 1;
+      return;
+    }
+    do {
+      this.pvPending[vcpu] = 0;
+      this.pvInCallback[vcpu] = 1;
+      this.upcalls[vcpu]!++;
+      try {
+        this.sink.upcall(vcpu);
+      } finally {
+        this.pvInCallback[vcpu] = 0;
+      }
+    } while (this.pvPending[vcpu] === 1);
+  }
+}
