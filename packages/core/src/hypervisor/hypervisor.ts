@@ -35,7 +35,6 @@ export const DOMID_FIRST_RESERVED = 0x7ff0;
 
 const U32_MAX = 0xffffffff;
 const U16_MAX = 0xffff;
-const U64_MAX = 2 ** 64 - 1;
 
 /** Whether `x` is an integer that fits a C `uint32_t` field. */
 function isU32(x: unknown): x is number {
@@ -45,9 +44,12 @@ function isU32(x: unknown): x is number {
 function isDomid(x: unknown): x is number {
   return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= U16_MAX;
 }
-/** Whether `x` fits a 64-bit gfn field. */
+/**
+ * Whether `x` fits a 64-bit gfn field. Above 2^53 - 1 a JS number no longer names one integer
+ * (2^64 itself would pass a `<= 2 ** 64 - 1` test), so such values are bad input.
+ */
 function isU64(x: unknown): x is number {
-  return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= U64_MAX;
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
 
 /** Options of a {@link Hypervisor} built without the DI container. */
