@@ -78,7 +78,7 @@ export interface X86GuestIrqSpaceOptions extends GuestIrqSpaceOptions {
   readonly policy?: DynIrqPolicy;
 }
 
-/** The x86 {@link Architecture}. */
+/** The x86 `Architecture`. */
 export class X86Architecture implements Architecture {
   /** `'x86'`. */
   readonly name = 'x86';

@@ -36,7 +36,7 @@ export const SCAN_DOWN_PANIC = 'No available IRQ to bind to: increase nr_irqs!';
 
 /**
  * Thrown when the modelled guest kernel panics (the `scan-down` policy with no free IRQ).
- * It is a {@link XenError} with `errno` ENOSPC so callers that catch `XenError` see it; the
+ * It is a `XenError` with `errno` ENOSPC so callers that catch `XenError` see it; the
  * kernel's own message is in `panicMessage`.
  */
 export class KernelPanicError extends XenError {

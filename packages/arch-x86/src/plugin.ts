@@ -2,7 +2,7 @@
  * The `archX86(options)` plugin factory: registers the x86 Architecture in the platform
  * container.
  */
-import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
+import type { DependencyContainer } from 'tsyringe';
 import { Architecture, Clock } from '@evtchn/core';
 import type { Plugin } from '@evtchn/core';
 import { X86Architecture, type ArchX86Options } from './architecture.js';
@@ -20,11 +20,18 @@ export function archX86(options: ArchX86Options = {}): Plugin {
     name: ARCH_X86_PLUGIN_NAME,
     kind: 'arch',
     register(container: DependencyContainer): void {
+      // One instance per registration, created on first resolve so that the platform clock
+      // may be registered after the plugin. (A type-only tsyringe import keeps the package
+      // loadable without the reflect-metadata polyfill.)
+      let arch: X86Architecture | undefined;
       container.register(Architecture, {
-        useFactory: instanceCachingFactory((c) => {
-          const clock = options.clock ?? (c.isRegistered(Clock, true) ? c.resolve<Clock>(Clock) : undefined);
-          return new X86Architecture(options, clock);
-        }),
+        useFactory: (c) => {
+          if (!arch) {
+            const clock = options.clock ?? (c.isRegistered(Clock, true) ? c.resolve<Clock>(Clock) : undefined);
+            arch = new X86Architecture(options, clock);
+          }
+          return arch;
+        },
       });
     },
   };

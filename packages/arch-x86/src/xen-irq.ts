@@ -202,10 +202,10 @@ export interface IrqInfo {
 const NO_TIMER: TimerId = 0;
 
 /**
- * The hypervisor's x86 IRQ layer and its {@link PirqBackend}. Physical interrupts are raised
+ * The hypervisor's x86 IRQ layer and its `PirqBackend`. Physical interrupts are raised
  * with {@link XenIrqLayer.assertGsi}, {@link XenIrqLayer.pulseGsi} and
  * {@link XenIrqLayer.fireMsi}; guest-bound ones reach event channels through the
- * {@link HypervisorLink}.
+ * `HypervisorLink`.
  */
 export class XenIrqLayer implements PirqBackend {
   /** Physical local APICs, one per pCPU. */
