@@ -1,8 +1,12 @@
 /**
- * `@evtchn/cli`: the `evtchn` command (`replay`, `conform`, `run`, `lsevtchn`, `dump`, `demo`)
+ * `@evtchn/cli`: the `evtchn` command (`replay`, `conform`, `run`, `validate`, `lsevtchn`, `dump`)
  * and the replay runners it is built on.
  *
  * @packageDocumentation
  */
 export { main, type CliIo } from './main.js';
 export * from './replay/index.js';
+export { Simulation, formatRunReport, type RunReport, type DomainRunStats, type LatencyRow, type SimulationOptions, type SimulationPlugins } from './run/simulate.js';
+export { resolvePlugins } from './run/plugins.js';
+export { runConfigFile, loadConfigFile, hypervisorFromFile, RunSetupError, DEFAULT_RUN_DURATION, type RunFileOptions } from './run/command.js';
+export { SeededRandom } from './run/rng.js';

@@ -6,8 +6,11 @@ import 'reflect-metadata';
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, XenError } from '@evtchn/core';
-import { runDemo } from './demo.js';
+import { dirname, resolve } from 'node:path';
+import { ConfigError, XenError, dumpEventChannels, lsevtchn, type Hypervisor } from '@evtchn/core';
+import { hypervisorFromFile, loadConfigFile, runConfigFile } from './run/command.js';
+import { resolvePlugins } from './run/plugins.js';
+import { formatRunReport } from './run/simulate.js';
 import { replayAndCompare, readScenario, runScenario, ScenarioError } from './replay/index.js';
 
 /** Output streams, replaceable for tests. */
@@ -35,6 +38,15 @@ function describeMismatch(file: string, m: { step: number; op?: string; expected
   if (m.expected === undefined) return `${file}: ${where}: unexpected extra output ${m.actual}\n`;
   if (m.actual === undefined) return `${file}: ${where}: missing output, expected ${m.expected}\n`;
   return `${file}: ${where}: expected ${m.expected}, got ${m.actual}\n`;
+}
+
+function parseDomid(text: string, hv: Hypervisor): number {
+  const id = Number(text);
+  if (!Number.isInteger(id) || !hv.domain(id)) {
+    const known = hv.allDomains().map((d) => d.id).join(', ');
+    throw new ConfigError(`domid: no domain ${JSON.stringify(text)}; domains: ${known}`);
+  }
+  return id;
 }
 
 /** Builds the command tree. */
@@ -101,10 +113,60 @@ function program(io: CliIo): Command {
     });
 
   cmd
-    .command('demo')
-    .description('run the default demo and print what happens')
-    .action(() => {
-      io.out(runDemo());
+    .command('run')
+    .description('run a platform configuration (YAML or JSON) on the virtual clock and summarise what happened')
+    .argument('<config>', 'platform configuration file')
+    .option('--duration <time>', 'virtual time to run, e.g. 500us, 20ms, 1s (default: run.duration, else 10ms)')
+    .option('--seed <n>', 'seed of the workload arrival times (default: run.seed, else 1)')
+    .option('--trace <file>', 'write every send, upcall and handler run as JSON lines')
+    .option('--json', 'print the report as JSON instead of text')
+    .option('--no-progress', 'no progress bar, even on a terminal')
+    .action(async (file: string, opts: { duration?: string; seed?: string; trace?: string; json?: boolean; progress: boolean }) => {
+      let seed: number | undefined;
+      if (opts.seed !== undefined) {
+        seed = Number(opts.seed);
+        if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new ConfigError(`--seed: expected an integer 0..4294967295, got ${JSON.stringify(opts.seed)}`);
+      }
+      const { report } = await runConfigFile(file, {
+        duration: opts.duration,
+        seed,
+        tracePath: opts.trace,
+        progress: opts.progress && process.stderr.isTTY === true,
+      });
+      io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRunReport(report));
+    });
+
+  cmd
+    .command('validate')
+    .description('check a platform configuration file and report every problem with its field path')
+    .argument('<config>', 'platform configuration file')
+    .action(async (file: string) => {
+      const cfg = loadConfigFile(file);
+      await resolvePlugins(cfg, dirname(resolve(file)));
+      io.out(`${file}: valid (${cfg.domains.length} domain(s), ${(cfg.workloads ?? []).length} workload(s))\n`);
+    });
+
+  cmd
+    .command('lsevtchn')
+    .description("list a domain's event channels the way Xen's lsevtchn does, after a hypercall scenario or a run")
+    .argument('<file>', 'evtchn-hypercall/1 scenario or platform configuration')
+    .argument('<domid>', 'domain id')
+    .option('--duration <time>', 'for a configuration: virtual time to run first')
+    .action(async (file: string, domid: string, opts: { duration?: string }) => {
+      const hv = await hypervisorFromFile(file, opts.duration);
+      io.out(lsevtchn(hv, parseDomid(domid, hv)));
+    });
+
+  cmd
+    .command('dump')
+    .description("print the event-channel state the way Xen's 'e' debug key does, for one domain or all")
+    .argument('<file>', 'evtchn-hypercall/1 scenario or platform configuration')
+    .argument('[domid]', 'domain id (default: every domain)')
+    .option('--duration <time>', 'for a configuration: virtual time to run first')
+    .action(async (file: string, domid: string | undefined, opts: { duration?: string }) => {
+      const hv = await hypervisorFromFile(file, opts.duration);
+      const ids = domid === undefined ? hv.allDomains().map((d) => d.id) : [parseDomid(domid, hv)];
+      io.out(ids.map((id) => dumpEventChannels(hv, id)).join(''));
     });
 
   return cmd;

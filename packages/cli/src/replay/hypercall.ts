@@ -39,6 +39,15 @@ const TOOLSTACK_OPS = new Set(['pause', 'unpause', 'destroy', 'set_global_virq_h
  * @throws ScenarioError when the scenario itself is malformed
  */
 export function runHypercallReplay(scenario: unknown, offered: ReadonlyMap<string, EventAbi>): string[] {
+  return replayHypercalls(scenario, offered).lines;
+}
+
+/**
+ * Runs an `evtchn-hypercall/1` scenario and keeps the hypervisor for inspection
+ * (`evtchn lsevtchn`, `evtchn dump`).
+ * @returns the output lines and the hypervisor in its final state
+ */
+export function replayHypercalls(scenario: unknown, offered: ReadonlyMap<string, EventAbi>): { lines: string[]; hypervisor: Hypervisor } {
   const sc = expectObject(scenario, '$');
   if (sc.format !== 'evtchn-hypercall/1') throw new ScenarioError('$.format', `expected "evtchn-hypercall/1", got ${JSON.stringify(sc.format)}`);
   const arch = sc.arch ?? 'x86';
@@ -70,7 +79,8 @@ export function runHypercallReplay(scenario: unknown, offered: ReadonlyMap<strin
       memPages: optionalInt(d.memPages, `${path}.memPages`),
     });
   });
-  return expectArray(sc.steps, '$.steps').map((raw, i) => JSON.stringify(runStep(hv, expectObject(raw, `$.steps[${i}]`), i)));
+  const lines = expectArray(sc.steps, '$.steps').map((raw, i) => JSON.stringify(runStep(hv, expectObject(raw, `$.steps[${i}]`), i)));
+  return { lines, hypervisor: hv };
 }
 
 function runStep(hv: Hypervisor, step: Record<string, unknown>, index: number): RawOpResult {

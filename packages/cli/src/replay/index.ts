@@ -75,5 +75,5 @@ export function replayAndCompare(file: string, expectedFile: string): { run: Rep
 
 export { firstMismatch, jsonlLines, type ReplayMismatch } from './compare.js';
 export { ScenarioError } from './scenario.js';
-export { runHypercallReplay } from './hypercall.js';
+export { replayHypercalls, runHypercallReplay } from './hypercall.js';
 export { runDeliveryReplay } from './delivery.js';

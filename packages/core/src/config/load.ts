@@ -86,8 +86,12 @@ function describe(e: ErrorObject, root: unknown): string {
       return `${path}: must not be empty`;
     case 'pattern':
       return `${path}: ${show(value)} is not a duration like "500us", "10ms" or "2s"`;
-    case 'anyOf':
+    case 'anyOf': {
+      const branches = (schemaAt(e.schemaPath)?.anyOf ?? []) as Array<Record<string, unknown>>;
+      if (branches.some((b) => 'pattern' in b))
+        return `${path}: ${show(value)} is not a duration like "500us", "10ms" or "2s" (or a number of ns)`;
       return `${path}: ${show(value)} must be a name (string) or an object { name | module, options }`;
+    }
     default:
       return `${path}: ${e.message ?? 'is invalid'}`;
   }

@@ -50,7 +50,7 @@ export class Domain implements PolicySubject {
   readonly label?: string;
   /** Device-model domain id. */
   readonly deviceModel?: number;
-  /** Pirqs the domain may bind. */
+  /** Pirqs the domain may bind (see {@link Domain.grantPirq}). */
   readonly pirqGrants: ReadonlySet<number>;
   /** Highest port the domain may allocate (`max_evtchn_port`). */
   readonly maxEvtchnPort: number;
@@ -106,6 +106,14 @@ export class Domain implements PolicySubject {
   /** Whether the domain is paused by the toolstack. */
   get paused(): boolean {
     return this.pauseCount > 0;
+  }
+
+  /**
+   * Lets the domain bind `pirq` (the toolstack's `xc_domain_irq_permission`, done together
+   * with PHYSDEVOP_map_pirq when a device is passed through).
+   */
+  grantPirq(pirq: number): void {
+    (this.pirqGrants as Set<number>).add(pirq);
   }
 
   /** Attaches the guest's interrupt entry (called by the platform when the guest boots). */

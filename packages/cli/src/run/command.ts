@@ -1,0 +1,91 @@
+/*
+ * The `evtchn run`, `validate`, `lsevtchn` and `dump` commands: load a configuration, build
+ * the platform, run it on the virtual clock, and show the result.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { ConfigError, parseDuration, parsePlatformConfig, type Hypervisor, type PlatformFileConfig } from '@evtchn/core';
+import { builtinAbis, readScenario } from '../replay/index.js';
+import { replayHypercalls } from '../replay/hypercall.js';
+import { resolvePlugins } from './plugins.js';
+import { Simulation, type RunReport } from './simulate.js';
+
+/** Default virtual duration of a run when neither the file nor the command line gives one. */
+export const DEFAULT_RUN_DURATION = '10ms';
+
+/** Options of {@link runConfigFile}. */
+export interface RunFileOptions {
+  /** Overrides `run.duration`. */
+  duration?: string;
+  /** Overrides `run.seed`. */
+  seed?: number;
+  /** Writes the event trace (JSON lines) here. */
+  tracePath?: string;
+  /** Show a progress bar (on a terminal). */
+  progress?: boolean;
+}
+
+/** Reads and validates a configuration file. @throws ConfigError */
+export function loadConfigFile(file: string): PlatformFileConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  return parsePlatformConfig(text, file);
+}
+
+/** A problem found while setting up a run (a bind refused, …): reported like a config error. */
+export class RunSetupError extends ConfigError {}
+
+/**
+ * Loads, builds and runs a configuration file.
+ * @returns the report and the simulation (for inspection)
+ */
+export async function runConfigFile(file: string, opts: RunFileOptions = {}): Promise<{ report: RunReport; sim: Simulation; trace?: string[] }> {
+  const cfg = loadConfigFile(file);
+  const plugins = await resolvePlugins(cfg, dirname(resolve(file)));
+  const durationNs = parseDuration(opts.duration ?? cfg.run?.duration ?? DEFAULT_RUN_DURATION, opts.duration ? '--duration' : 'run.duration');
+  const seed = opts.seed ?? cfg.run?.seed ?? 1;
+  const trace: string[] | undefined = opts.tracePath ? [] : undefined;
+  const bar = opts.progress ? new SingleBar({ format: 'run [{bar}] {percentage}% | {value}/{total} us virtual', hideCursor: true, clearOnComplete: true }) : undefined;
+  let sim: Simulation;
+  try {
+    sim = new Simulation(cfg, plugins, {
+      durationNs,
+      seed,
+      trace: trace ? (line) => void trace.push(line) : undefined,
+      onProgress: bar ? (done) => bar.update(Math.floor(done / 1000)) : undefined,
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new RunSetupError(`${file}: ${(e as Error).message}`);
+  }
+  bar?.start(Math.floor(durationNs / 1000), 0);
+  let report: RunReport;
+  try {
+    report = sim.run();
+  } catch (e) {
+    bar?.stop();
+    if (e instanceof ConfigError) throw e;
+    throw new RunSetupError(`${file}: ${(e as Error).message}`);
+  }
+  bar?.stop();
+  if (opts.tracePath && trace) writeFileSync(opts.tracePath, trace.length ? `${trace.join('\n')}\n` : '');
+  return { report, sim, trace };
+}
+
+/**
+ * The hypervisor state a listing command shows: a hypercall scenario replayed, or a
+ * configuration run for its duration.
+ */
+export async function hypervisorFromFile(file: string, duration?: string): Promise<Hypervisor> {
+  if (file.endsWith('.json')) {
+    const sc = readScenario(file) as { format?: unknown };
+    if (sc && typeof sc === 'object' && sc.format === 'evtchn-hypercall/1') return replayHypercalls(sc, builtinAbis()).hypervisor;
+  }
+  const { sim } = await runConfigFile(file, { duration });
+  return sim.platform.hypervisor;
+}

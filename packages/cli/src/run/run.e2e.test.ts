@@ -1,0 +1,95 @@
+/*
+ * `evtchn run`, `validate`, `lsevtchn` and `dump` end to end: the default example, seeded
+ * determinism, and every malformed configuration fixture failing with its message and exit 2.
+ */
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { main, type CliIo } from '../main.js';
+import { runConfigFile } from './command.js';
+
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const example = `${root}examples/x86-dom0-fifo/platform.yaml`;
+const badDir = `${root}packages/cli/fixtures/bad-config/`;
+
+function capture(): CliIo & { out: (t: string) => void; text: () => string; errText: () => string } {
+  let out = '';
+  let err = '';
+  return { out: (t) => void (out += t), err: (t) => void (err += t), text: () => out, errText: () => err };
+}
+
+describe('evtchn run on the default example', () => {
+  it('delivers every workload to its domain', async () => {
+    const { report } = await runConfigFile(example, { duration: '5ms' });
+    expect(report.arch).toBe('x86');
+    expect(report.domains.map((d) => d.name)).toEqual(['dom0', 'web', 'db', 'batch']);
+    for (const d of report.domains) {
+      expect(d.abi).toBe('fifo');
+      expect(d.delivered).toBeGreaterThan(0);
+      expect(d.dropped).toBe(0);
+      // Every notification is either delivered or merged into a pending one.
+      expect(d.delivered).toBeGreaterThanOrEqual(d.sent - d.coalesced);
+    }
+    // The shared GSI reaches both guests as a pirq.
+    for (const name of ['web', 'db']) expect(report.domains.find((d) => d.name === name)!.procInterrupts).toMatch(/xen-pirq.*shared-nic/);
+    expect(report.latency.map((l) => l.priority)).toEqual([3, 5, 7, 9]);
+    for (const l of report.latency) expect(l.p50).toBeLessThanOrEqual(l.p99);
+  });
+
+  it('prints the summary and exits 0', async () => {
+    const io = capture();
+    expect(await main(['run', example, '--duration', '2ms', '--no-progress'], io)).toBe(0);
+    expect(io.text()).toMatch(/^run: arch x86, ABIs 2level\+fifo, 2000\.0 us of virtual time, seed 42/);
+    expect(io.text()).toContain('/proc/interrupts of dom0:');
+  });
+
+  it('gives byte-identical traces and reports for the same seed, different ones for another', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evtchn-run-'));
+    const outs: string[] = [];
+    for (const [i, seed] of [7, 7, 8].entries()) {
+      const io = capture();
+      expect(await main(['run', example, '--duration', '3ms', '--seed', String(seed), '--trace', `${dir}/t${i}.jsonl`, '--no-progress'], io)).toBe(0);
+      outs.push(io.text() + readFileSync(`${dir}/t${i}.jsonl`, 'utf8'));
+    }
+    expect(outs[0]!.length).toBeGreaterThan(1000);
+    expect(outs[1]).toBe(outs[0]);
+    expect(outs[2]).not.toBe(outs[0]);
+  });
+
+  it('lists and dumps the channels after a run', async () => {
+    const io = capture();
+    expect(await main(['lsevtchn', example, '1', '--duration', '1ms'], io)).toBe(0);
+    expect(io.text()).toMatch(/Interdomain \(Connected\) - Remote Domain 0/);
+    const io2 = capture();
+    expect(await main(['dump', example, '0', '--duration', '1ms'], io2)).toBe(0);
+    expect(io2.text()).toMatch(/Event channel information for domain 0:/);
+    expect(io2.text()).toMatch(/s=3 n=\d x=0 d=1 p=\d+/);
+  });
+});
+
+describe('malformed configuration files', () => {
+  const files = readdirSync(badDir).sort();
+  it('has at least 20 fixtures', () => expect(files.length).toBeGreaterThanOrEqual(20));
+  for (const name of files) {
+    it(`${name}: exit 2 with the expected message`, async () => {
+      const path = badDir + name;
+      const text = readFileSync(path, 'utf8');
+      const expected = name.endsWith('.json')
+        ? ['JSON syntax error']
+        : text
+            .split('\n')
+            .filter((l) => l.startsWith('# expect: '))
+            .map((l) => l.slice('# expect: '.length));
+      expect(expected.length).toBeGreaterThan(0);
+      const io = capture();
+      const code = await main(['run', path, '--no-progress'], io);
+      expect(io.errText()).not.toMatch(/\n\s+at /); // no stack trace
+      for (const e of expected) expect(io.errText()).toContain(e);
+      expect(code).toBe(2);
+      const io2 = capture();
+      expect(await main(['validate', path], io2)).toBe(2);
+    });
+  }
+});

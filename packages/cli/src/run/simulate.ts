@@ -1,0 +1,488 @@
+/*
+ * `evtchn run`: a discrete-event run of a platform configuration on the virtual clock.
+ *
+ * Workloads issue hypercalls at seeded Poisson (or periodic) times. The architecture delivers
+ * upcalls to a vCPU model that takes the interrupt after an entry latency, runs the guest's
+ * upcall loop, and is busy for a fixed cost per handled event, so a queue of pending events
+ * drains in the order the ABI scans it (FIFO: by priority) and latency reflects that order.
+ */
+import {
+  ECS,
+  VIRQ,
+  createPlatform,
+  type Platform,
+  type PlatformDomain,
+  type PlatformFileConfig,
+  type Plugin,
+  type UpcallSink,
+} from '@evtchn/core';
+import type { X86Architecture } from '@evtchn/arch-x86';
+import { IRQF_PERCPU, IRQF_SHARED, IRQ_HANDLED, LinuxGuest } from '@evtchn/guest-linux';
+import { SeededRandom } from './rng.js';
+
+/** The plugins a run is built from (resolved from the configuration). */
+export interface SimulationPlugins {
+  /** Architecture plugin. */
+  arch: Plugin;
+  /** Offered ABI plugins. */
+  abis: Plugin[];
+  /** Guest-layer plugin (the run needs the Linux guest layer). */
+  guest: Plugin;
+  /** Security-policy plugin. */
+  policy?: Plugin;
+}
+
+/** Options of a run. */
+export interface SimulationOptions {
+  /** Virtual duration in ns. */
+  durationNs: number;
+  /** Seed of the arrival times. */
+  seed: number;
+  /** Receives one JSON line per traced event. */
+  trace?: (line: string) => void;
+  /** Called as virtual time advances (about 100 times per run). */
+  onProgress?: (doneNs: number, totalNs: number) => void;
+  /** Time from the upcall being raised to the vCPU entering its handler (default 1500 ns). */
+  upcallEntryNs?: number;
+  /** Time a vCPU spends per handled event (default 800 ns). */
+  handlerCostNs?: number;
+}
+
+/** Counters of one domain. */
+export interface DomainRunStats {
+  /** Domain id. */
+  id: number;
+  /** Display name. */
+  name: string;
+  /** ABI the guest runs on. */
+  abi: string;
+  /** Notifications sent towards this domain's ports. */
+  sent: number;
+  /** Handler runs in this domain. */
+  delivered: number;
+  /** Notifications that found their port already pending (merged into one delivery). */
+  coalesced: number;
+  /** Events lost: no control block, no IRQ for the port, or dropped while the IRQ was active. */
+  dropped: number;
+  /** Upcalls taken. */
+  upcalls: number;
+  /** The guest's `/proc/interrupts`. */
+  procInterrupts: string;
+}
+
+/** Latency figures of one priority level. */
+export interface LatencyRow {
+  /** FIFO priority, or `'-'` for ports of 2-level guests. */
+  priority: number | '-';
+  /** Number of deliveries measured. */
+  count: number;
+  /** Median latency (ns). */
+  p50: number;
+  /** 99th percentile (ns). */
+  p99: number;
+  /** Maximum (ns). */
+  max: number;
+}
+
+/** Result of a run. */
+export interface RunReport {
+  /** Virtual duration (ns). */
+  durationNs: number;
+  /** Seed used. */
+  seed: number;
+  /** Architecture name. */
+  arch: string;
+  /** Offered ABIs. */
+  abis: string[];
+  /** Per-domain counters. */
+  domains: DomainRunStats[];
+  /** Send → handler latency by priority. */
+  latency: LatencyRow[];
+}
+
+interface VcpuState {
+  scheduled: boolean;
+  busyUntil: number;
+  upcalls: number;
+}
+
+interface PortStats {
+  sent: number;
+  coalesced: number;
+  delivered: number;
+}
+
+const DEFAULT_ENTRY_NS = 1500;
+const DEFAULT_HANDLER_NS = 800;
+
+function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+/** One run of a configuration. Build it, call {@link Simulation.run} once. */
+export class Simulation {
+  /** The platform being run. */
+  readonly platform: Platform;
+  private readonly rng: SeededRandom;
+  private readonly entryNs: number;
+  private readonly costNs: number;
+  private readonly vcpus = new Map<number, VcpuState[]>();
+  private readonly portStats = new Map<number, PortStats[]>();
+  /** Time of the oldest undelivered send per (domain, port). */
+  private readonly firstPending = new Map<number, Map<number, number>>();
+  private readonly latency = new Map<number | '-', number[]>();
+  private readonly sentTo = new Map<number, number>();
+  /** The upcall in progress: its domain, vCPU, start and handled count. */
+  private current: { dom: number; vcpu: number; start: number; handled: number } | undefined;
+
+  /**
+   * @param cfg - the validated configuration
+   * @param plugins - the plugins resolved from it
+   * @param opts - duration, seed, trace and model timings
+   */
+  constructor(
+    private readonly cfg: PlatformFileConfig,
+    plugins: SimulationPlugins,
+    private readonly opts: SimulationOptions,
+  ) {
+    this.rng = new SeededRandom(opts.seed);
+    this.entryNs = opts.upcallEntryNs ?? DEFAULT_ENTRY_NS;
+    this.costNs = opts.handlerCostNs ?? DEFAULT_HANDLER_NS;
+    this.platform = createPlatform({
+      arch: plugins.arch,
+      abis: plugins.abis,
+      guest: plugins.guest,
+      policy: plugins.policy,
+      domains: cfg.domains,
+    });
+    for (const pd of this.platform.domains.values()) this.attachVcpuModel(pd);
+  }
+
+  private guestOf(id: number): LinuxGuest {
+    const g = this.platform.domain(id).guest;
+    if (!(g instanceof LinuxGuest)) throw new Error(`domain ${id} has no Linux guest layer (set guest: true and guest.name: linux)`);
+    return g;
+  }
+
+  private traceLine(obj: Record<string, unknown>): void {
+    this.opts.trace?.(JSON.stringify({ t: this.platform.clock.now(), ...obj }));
+  }
+
+  /** Interposes the vCPU model between the architecture's upcall and the guest. */
+  private attachVcpuModel(pd: PlatformDomain): void {
+    const guest = pd.guest;
+    if (!guest) return;
+    const dom = pd.domain.id;
+    const states: VcpuState[] = Array.from({ length: pd.domain.nrVcpus }, () => ({ scheduled: false, busyUntil: 0, upcalls: 0 }));
+    this.vcpus.set(dom, states);
+    const clock = this.platform.clock;
+    const sink: UpcallSink = {
+      upcall: (vcpu) => {
+        const st = states[vcpu];
+        if (!st || st.scheduled) return;
+        st.scheduled = true;
+        clock.at(Math.max(clock.now(), st.busyUntil) + this.entryNs, () => {
+          st.scheduled = false;
+          st.upcalls++;
+          this.current = { dom, vcpu, start: clock.now(), handled: 0 };
+          if (this.opts.trace) this.traceLine({ ev: 'upcall', dom, vcpu });
+          guest.upcall(vcpu);
+          st.busyUntil = clock.now() + this.current.handled * this.costNs;
+          this.current = undefined;
+        });
+      },
+    };
+    pd.domain.attachGuest(sink);
+  }
+
+  private stats(dom: number, port: number): PortStats {
+    let rows = this.portStats.get(dom);
+    if (!rows) this.portStats.set(dom, (rows = []));
+    return (rows[port] ??= { sent: 0, coalesced: 0, delivered: 0 });
+  }
+
+  /** Records a notification about to make `port` of `dom` pending. */
+  private noteSend(dom: number, port: number): void {
+    const d = this.platform.hypervisor.domain(dom);
+    if (!d) return;
+    const s = this.stats(dom, port);
+    s.sent++;
+    this.sentTo.set(dom, (this.sentTo.get(dom) ?? 0) + 1);
+    const pend = this.firstPending.get(dom) ?? this.firstPending.set(dom, new Map()).get(dom)!;
+    if (d.abi.isPending(port) || pend.has(port)) s.coalesced++;
+    else pend.set(port, this.platform.clock.now());
+    if (this.opts.trace) this.traceLine({ ev: 'send', dom, port });
+  }
+
+  /** Called from every handler: time of this delivery inside the current upcall. */
+  private noteDelivery(dom: number, port: number, irq: number): number {
+    const cur = this.current;
+    const now = this.platform.clock.now();
+    const at = cur ? cur.start + ++cur.handled * this.costNs : now;
+    this.stats(dom, port).delivered++;
+    const pend = this.firstPending.get(dom);
+    const since = pend?.get(port);
+    if (since !== undefined) {
+      pend!.delete(port);
+      const d = this.platform.hypervisor.domain(dom)!;
+      const prio: number | '-' = d.abi.name === 'fifo' ? d.channels.priority[port]! : '-';
+      const arr = this.latency.get(prio) ?? this.latency.set(prio, []).get(prio)!;
+      arr.push(at - since);
+    }
+    if (this.opts.trace) this.traceLine({ ev: 'handle', dom, port, irq, cpu: cur?.vcpu ?? 0, at });
+    return at;
+  }
+
+  /** Schedules `fn` at Poisson arrival times of `rate` per second until the end of the run. */
+  private poisson(rate: number, fn: () => void): void {
+    const clock = this.platform.clock;
+    const tick = (): void => {
+      fn();
+      const next = clock.now() + this.rng.poissonGapNs(rate);
+      if (next < this.opts.durationNs) clock.at(next, tick);
+    };
+    const first = this.rng.poissonGapNs(rate);
+    if (first < this.opts.durationNs) clock.at(first, tick);
+  }
+
+  /** Schedules `fn` every `periodNs`, starting at `offsetNs`. */
+  private periodic(periodNs: number, offsetNs: number, fn: () => void): void {
+    const clock = this.platform.clock;
+    const tick = (): void => {
+      fn();
+      const next = clock.now() + periodNs;
+      if (next < this.opts.durationNs) clock.at(next, tick);
+    };
+    if (offsetNs < this.opts.durationNs) clock.at(offsetNs, tick);
+  }
+
+  private setUpWorkloads(): void {
+    const hv = this.platform.hypervisor;
+    const clock = this.platform.clock;
+    (this.cfg.workloads ?? []).forEach((w, i) => {
+      const label = `workloads[${i}]`;
+      switch (w.type) {
+        case 'interdomain': {
+          const fe = this.guestOf(w.frontend);
+          const be = this.guestOf(w.backend);
+          const name = w.name ?? `dev${i}`;
+          const fport = hv.evtchn(w.frontend).allocUnbound(w.frontend, w.backend);
+          if (fport < 0) throw new Error(`${label}: frontend domain ${w.frontend} could not allocate a port (${fport})`);
+          let firq = -1;
+          let birq = -1;
+          firq = fe.bindEvtchnToIrqhandler(
+            fport,
+            (irq) => {
+              this.noteDelivery(w.frontend, fport, irq);
+              return IRQ_HANDLED;
+            },
+            0,
+            `${name}-fe`,
+            null,
+          );
+          if (firq < 0) throw new Error(`${label}: frontend bind failed (${firq})`);
+          const birqRaw = be.bindInterdomainEvtchnToIrqLateeoi(w.frontend, fport);
+          if (birqRaw < 0) throw new Error(`${label}: backend bind_interdomain failed (${birqRaw})`);
+          birq = birqRaw;
+          const bport = be.evtchnFromIrq(birq);
+          const rc = be.requestIrq(
+            birq,
+            (irq) => {
+              const at = this.noteDelivery(w.backend, bport, irq);
+              // The backend answers each batch of requests once, when it has handled them.
+              clock.at(at, () => {
+                this.noteSend(w.frontend, fport);
+                be.notifyRemoteViaIrq(birq);
+                be.lateEoi(birq, 0);
+              });
+              return IRQ_HANDLED;
+            },
+            0,
+            `${name}-be`,
+            null,
+          );
+          if (rc < 0) throw new Error(`${label}: backend request_irq failed (${rc})`);
+          if (w.priority !== undefined) {
+            fe.setIrqPriority(firq, w.priority);
+            be.setIrqPriority(birq, w.priority);
+          }
+          if (w.vcpu !== undefined) be.setIrqAffinity(birq, [w.vcpu]);
+          this.poisson(w.rate, () => {
+            this.noteSend(w.backend, bport);
+            fe.notifyRemoteViaIrq(firq);
+          });
+          break;
+        }
+        case 'timer': {
+          const g = this.guestOf(w.domain);
+          const cpus = w.vcpus ?? Array.from({ length: g.nrCpus }, (_, c) => c);
+          const period = Math.max(1, Math.round(1e9 / w.hz));
+          for (const cpu of cpus) {
+            let port = 0;
+            const irq = g.bindVirqToIrqhandler(
+              VIRQ.TIMER,
+              cpu,
+              (i) => {
+                this.noteDelivery(w.domain, port, i);
+                return IRQ_HANDLED;
+              },
+              IRQF_PERCPU,
+              `timer${cpu}`,
+              null,
+            );
+            if (irq < 0) throw new Error(`${label}: binding VIRQ_TIMER on vCPU ${cpu} failed (${irq})`);
+            port = g.evtchnFromIrq(irq);
+            this.periodic(period, Math.round((period * (cpu + 1)) / (cpus.length + 1)), () => {
+              this.noteSend(w.domain, port);
+              hv.raiseVirq(w.domain, VIRQ.TIMER, cpu);
+            });
+          }
+          break;
+        }
+        case 'ipi': {
+          const g = this.guestOf(w.domain);
+          const IPI = 1; // CALL_FUNCTION
+          const ports: number[] = [];
+          for (let cpu = 0; cpu < g.nrCpus; cpu++) {
+            const c = cpu;
+            const irq = g.bindIpiToIrqhandler(
+              IPI,
+              cpu,
+              (i) => {
+                this.noteDelivery(w.domain, ports[c]!, i);
+                return IRQ_HANDLED;
+              },
+              IRQF_PERCPU,
+              `callfunc${cpu}`,
+              null,
+            );
+            if (irq < 0) throw new Error(`${label}: binding an IPI on vCPU ${cpu} failed (${irq})`);
+            ports[cpu] = g.evtchnFromIrq(irq);
+          }
+          this.poisson(w.rate, () => {
+            this.noteSend(w.domain, ports[w.to]!);
+            g.sendIpi(w.to, IPI);
+          });
+          break;
+        }
+        case 'pirq': {
+          const arch = this.platform.arch as Partial<X86Architecture>;
+          if (!arch.irqs || w.gsi === undefined) throw new Error(`${label}: pirq workloads need arch x86 and a gsi`);
+          const irqs = arch.irqs;
+          const gsi = w.gsi;
+          const shared = w.shared ?? w.domains.length > 1;
+          const ports: Array<[number, number]> = [];
+          for (const dom of w.domains) {
+            const g = this.guestOf(dom);
+            // The toolstack maps the GSI to a pirq of the domain and grants it (passthrough).
+            const pirq = irqs.mapPirq(dom, { type: 'gsi', gsi });
+            if (pirq < 0) throw new Error(`${label}: mapping GSI ${gsi} for domain ${dom} failed (${pirq})`);
+            hv.domain(dom)!.grantPirq(pirq);
+            const irq = g.bindPirqGsiToIrq(gsi, pirq, shared, w.name ?? `gsi${gsi}`);
+            if (irq < 0) throw new Error(`${label}: domain ${dom} could not bind GSI ${gsi} (${irq})`);
+            const rc = g.requestIrq(
+              irq,
+              (i) => {
+                this.noteDelivery(dom, g.evtchnFromIrq(i), i);
+                return IRQ_HANDLED;
+              },
+              shared ? IRQF_SHARED : 0,
+              w.name ?? `gsi${gsi}`,
+              `${label}:${dom}`,
+            );
+            if (rc < 0) throw new Error(`${label}: domain ${dom} request_irq of GSI ${gsi} failed (${rc})`);
+            ports.push([dom, g.evtchnFromIrq(irq)]);
+          }
+          this.poisson(w.rate, () => {
+            for (const [dom, port] of ports) if (hv.domain(dom)?.channels.state[port] === ECS.PIRQ) this.noteSend(dom, port);
+            irqs.pulseGsi(gsi);
+          });
+          break;
+        }
+        default:
+          throw new Error(`${label}: workload type "${w.type}" is not run by \`evtchn run\` on this architecture`);
+      }
+    });
+  }
+
+  /** Runs the configuration for the configured duration and reports what happened. */
+  run(): RunReport {
+    this.setUpWorkloads();
+    const clock = this.platform.clock;
+    const total = this.opts.durationNs;
+    if (this.opts.onProgress) {
+      const step = Math.max(1, Math.floor(total / 100));
+      const onProgress = this.opts.onProgress;
+      this.periodic(step, step, () => onProgress(clock.now(), total));
+    }
+    clock.runUntil(total);
+    this.opts.onProgress?.(total, total);
+    return this.report();
+  }
+
+  private report(): RunReport {
+    const domains: DomainRunStats[] = [];
+    for (const pd of this.platform.domains.values()) {
+      const id = pd.domain.id;
+      const rows = this.portStats.get(id) ?? [];
+      let delivered = 0;
+      let coalesced = 0;
+      for (const r of rows) if (r) ((delivered += r.delivered), (coalesced += r.coalesced));
+      const g = pd.guest instanceof LinuxGuest ? pd.guest : undefined;
+      const c = pd.domain.counters;
+      domains.push({
+        id,
+        name: pd.config.name ?? `dom${id}`,
+        abi: g?.abiName ?? pd.domain.abi.name,
+        sent: this.sentTo.get(id) ?? 0,
+        delivered,
+        coalesced,
+        dropped: c.droppedNoControlBlock + c.droppedOther + (g ? g.stats.noIrq + g.stats.droppedActive : 0),
+        upcalls: (this.vcpus.get(id) ?? []).reduce((n, v) => n + v.upcalls, 0),
+        procInterrupts: g?.procInterrupts() ?? '',
+      });
+    }
+    const latency: LatencyRow[] = [...this.latency.entries()]
+      .sort(([a], [b]) => (a === '-' ? 1 : b === '-' ? -1 : a - b))
+      .map(([priority, samples]) => {
+        const s = [...samples].sort((x, y) => x - y);
+        return { priority, count: s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s[s.length - 1] ?? 0 };
+      });
+    return {
+      durationNs: this.opts.durationNs,
+      seed: this.opts.seed,
+      arch: this.platform.arch.name,
+      abis: this.platform.abis.map((a) => a.name),
+      domains,
+      latency,
+    };
+  }
+}
+
+/** Formats a run report as the text summary `evtchn run` prints. */
+export function formatRunReport(r: RunReport): string {
+  const us = (ns: number): string => (ns / 1000).toFixed(1);
+  const out: string[] = [];
+  out.push(`run: arch ${r.arch}, ABIs ${r.abis.join('+')}, ${us(r.durationNs)} us of virtual time, seed ${r.seed}`);
+  out.push('');
+  out.push('domain      abi     sent  delivered  coalesced  dropped  upcalls');
+  for (const d of r.domains) {
+    out.push(
+      `${d.name.padEnd(10)}  ${d.abi.padEnd(6)} ${String(d.sent).padStart(5)}  ${String(d.delivered).padStart(9)}  ${String(d.coalesced).padStart(9)}  ${String(d.dropped).padStart(7)}  ${String(d.upcalls).padStart(7)}`,
+    );
+  }
+  out.push('');
+  out.push('latency, send to handler (us)');
+  out.push('priority  events     p50     p99     max');
+  for (const l of r.latency) {
+    out.push(`${String(l.priority).padStart(8)}  ${String(l.count).padStart(6)}  ${us(l.p50).padStart(6)}  ${us(l.p99).padStart(6)}  ${us(l.max).padStart(6)}`);
+  }
+  for (const d of r.domains) {
+    if (!d.procInterrupts) continue;
+    out.push('');
+    out.push(`/proc/interrupts of ${d.name}:`);
+    out.push(d.procInterrupts.trimEnd());
+  }
+  return `${out.join('\n')}\n`;
+}
