@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { Architecture, ArchDomainInfo, UpcallSink } from '../contracts/arch.js';
+import { Errno } from '../errno.js';
+import { NullArchitecture, archNull } from '../hypervisor/null-arch.js';
+import { architectureRules, checkArchitectureConformance, describeArchitectureConformance } from './index.js';
+
+// Core's null architecture delivers synchronously, so a delivery requested inside the sink
+// nests; it declares that.
+describeArchitectureConformance(() => archNull({ deliver: true }), { reentrant: true });
+describeArchitectureConformance(() => new NullArchitecture({ deliver: true, pirqs: 'none' }), { reentrant: true });
+
+/** A correct architecture that holds a delivery requested while the sink runs (like a LAPIC's IRR). */
+class LatchingArch implements Architecture {
+  readonly name = 'latching';
+  protected readonly sinks = new Map<number, UpcallSink>();
+  private readonly running = new Set<string>();
+  private readonly latched = new Set<string>();
+
+  attachDomain(info: ArchDomainInfo, sink: UpcallSink): void {
+    this.sinks.set(info.id, sink);
+  }
+  detachDomain(domid: number): void {
+    this.sinks.delete(domid);
+  }
+  deliverUpcall(domid: number, vcpu: number): void {
+    const key = `${domid}:${vcpu}`;
+    if (this.running.has(key)) {
+      this.latched.add(key);
+      return;
+    }
+    this.running.add(key);
+    try {
+      do {
+        this.latched.delete(key);
+        this.sinks.get(domid)?.upcall(vcpu);
+      } while (this.latched.has(key));
+    } finally {
+      this.running.delete(key);
+    }
+  }
+  createGuestIrqSpace() {
+    return new NullArchitecture().createGuestIrqSpace({ domid: 0, nrCpus: 1, privileged: false });
+  }
+}
+
+describeArchitectureConformance(() => new LatchingArch());
+
+function failed(make: () => Architecture, reentrant = false): string[] {
+  return checkArchitectureConformance(make, { reentrant })
+    .filter((r) => !r.ok)
+    .map((r) => r.message!);
+}
+
+describe('the architecture suite on deliberately broken architectures', () => {
+  it('a synchronous model that does not declare re-entry fails deliver.no-reentry', () => {
+    const f = failed(() => new NullArchitecture({ deliver: true }));
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatch(/^rule 'deliver.no-reentry' .* violated: the sink was entered re-entrantly \(depth 2\)/);
+  });
+
+  it('an architecture that never delivers fails deliver.reaches-sink-once', () => {
+    const f = failed(() => new NullArchitecture({ deliver: false }), true);
+    expect(f[0]).toMatch(/^rule 'deliver.reaches-sink-once' .* violated: deliverUpcall\(7, 1\) reached the sink with \[\]/);
+  });
+
+  it('an architecture that broadcasts upcalls fails deliver.right-domain', () => {
+    class Broadcast extends LatchingArch {
+      override deliverUpcall(_domid: number, vcpu: number): void {
+        for (const s of this.sinks.values()) s.upcall(vcpu);
+      }
+    }
+    expect(failed(() => new Broadcast()).some((m) => m.startsWith("rule 'deliver.right-domain'"))).toBe(true);
+  });
+
+  it('an architecture whose detach forgets nothing fails detach.stops-delivery', () => {
+    class Sticky extends LatchingArch {
+      override detachDomain(): void {}
+    }
+    expect(failed(() => new Sticky())).toEqual([expect.stringMatching(/^rule 'detach.stops-delivery' .* violated: a detached domain's sink got \[0\]/)]);
+  });
+
+  it('an IRQ space handing out the same IRQ twice fails irq-space.distinct', () => {
+    class Dup extends LatchingArch {
+      override createGuestIrqSpace() {
+        return { nrIrqs: () => 16, allocDynamic: () => 3, free: () => {} };
+      }
+    }
+    expect(failed(() => new Dup()).some((m) => /^rule 'irq-space.distinct' .* returned an IRQ twice/.test(m))).toBe(true);
+  });
+
+  it('pirq hooks that throw fail pirqs.errno-not-throw', () => {
+    class Throwing extends LatchingArch {
+      readonly pirqs = {
+        guestBind: () => {
+          throw new Error('no such pirq');
+        },
+        guestUnbind: () => {},
+        setAffinity: () => {},
+        eoi: () => -Errno.EINVAL,
+        irqStatusQuery: () => -Errno.EINVAL,
+      };
+    }
+    expect(failed(() => new Throwing())).toEqual([
+      expect.stringMatching(/^rule 'pirqs.errno-not-throw' \(SPEC §4.4\) violated: threw Error: no such pirq/),
+    ]);
+  });
+
+  it('every rule has a unique id', () => {
+    const ids = architectureRules.map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
