@@ -52,6 +52,22 @@ function isU64(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
 
+/** A value for an error message; never throws (unlike `String` on a null-prototype object). */
+function describeValue(x: unknown): string {
+  switch (typeof x) {
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return String(x);
+    case 'string':
+      return JSON.stringify(x);
+    case 'object':
+      return x === null ? 'null' : Array.isArray(x) ? 'an array' : 'an object';
+    default:
+      return typeof x;
+  }
+}
+
 /** Options of a {@link Hypervisor} built without the DI container. */
 export interface HypervisorOptions {
   /** The architecture (upcall delivery, pirqs). */
@@ -115,13 +131,24 @@ export class Hypervisor {
    * Throws `XenError` for a duplicate or out-of-range id or a bad option.
    */
   createDomain(opts: DomainCreateOptions): Domain {
+    if (typeof opts !== 'object' || opts === null)
+      throw new XenError('createDomain', EINVAL, `options must be an object, got ${describeValue(opts)}`);
     const id = opts.id;
     if (!Number.isInteger(id) || id < 0 || id >= DOMID_FIRST_RESERVED)
-      throw new XenError('createDomain', EINVAL, `domain id ${String(id)} is not in 0..${DOMID_FIRST_RESERVED - 1}`);
+      throw new XenError('createDomain', EINVAL, `domain id ${describeValue(id)} is not in 0..${DOMID_FIRST_RESERVED - 1}`);
     if (this.domains.has(id)) throw new XenError('createDomain', EEXIST, `domain ${id} already exists`);
     const vcpus = opts.vcpus ?? 1;
     if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 4096)
-      throw new XenError('createDomain', EINVAL, `domain ${id}: vcpus must be 1..4096, got ${String(vcpus)}`);
+      throw new XenError('createDomain', EINVAL, `domain ${id}: vcpus must be 1..4096, got ${describeValue(vcpus)}`);
+    const badOption = (name: string, want: string, got: unknown): XenError =>
+      new XenError('createDomain', EINVAL, `domain ${id}: ${name} must be ${want}, got ${describeValue(got)}`);
+    if (opts.maxEvtchnPort !== undefined && !isU32(opts.maxEvtchnPort))
+      throw badOption('maxEvtchnPort', 'a 32-bit unsigned integer', opts.maxEvtchnPort);
+    if (opts.nrPirqs !== undefined && !isU32(opts.nrPirqs)) throw badOption('nrPirqs', 'a 32-bit unsigned integer', opts.nrPirqs);
+    if (opts.memPages !== undefined && !isU64(opts.memPages)) throw badOption('memPages', 'a non-negative safe integer', opts.memPages);
+    if (opts.wordBits !== undefined && opts.wordBits !== 32 && opts.wordBits !== 64) throw badOption('wordBits', '32 or 64', opts.wordBits);
+    if (opts.pirqs !== undefined && !(Array.isArray(opts.pirqs) && opts.pirqs.every((p) => isU32(p))))
+      throw badOption('pirqs', 'an array of 32-bit unsigned integers', opts.pirqs);
     const d = new Domain(opts);
     d.hypercalls = new BoundEventChannelOps(this, d.id);
     const ctx = this.abiContext(d);
@@ -248,7 +275,7 @@ export class Hypervisor {
     const d = this.domains.get(domid);
     if (!d) return -ESRCH;
     const ch = d.channels;
-    if (!ch.isValid(port) || ch.state[port] !== ECS.UNBOUND || ch.remoteDom[port] !== d.id) return -EINVAL;
+    if (!isU32(port) || !ch.isValid(port) || ch.state[port] !== ECS.UNBOUND || ch.remoteDom[port] !== d.id) return -EINVAL;
     ch.state[port] = ECS.INTERDOMAIN;
     ch.remoteDom[port] = d.id;
     ch.detail[port] = port;
@@ -279,7 +306,7 @@ export class Hypervisor {
   /** Raises a VIRQ: per-vCPU VIRQs on `vcpu`'s binding, others on vCPU 0's. */
   raiseVirq(domid: number, virq: number, vcpu: number): void {
     const d = this.domains.get(domid);
-    if (!d || virq >= NR_VIRQS) return;
+    if (!d || !isU32(virq) || !isU32(vcpu) || virq >= NR_VIRQS) return;
     const v = virqKind(virq) === 'per-vcpu' ? vcpu : 0;
     if (v >= d.nrVcpus) return;
     const port = d.virqToPort[v * NR_VIRQS + virq]!;
@@ -784,9 +811,9 @@ class BoundEventChannelOps implements EventChannelOps {
     return this.hv.closePort(d, port, true);
   }
   send(port: number): number {
-    const d = this.hv.domain(this.caller);
+    const d = this.self();
     if (!d) return -ESRCH;
-    if (port >>> 0 !== port) return -EINVAL;
+    if (!isU32(port)) return -EINVAL;
     return this.hv.send(d, port);
   }
   status(dom: number, port: number, out: EvtchnStatus): number {
@@ -802,9 +829,9 @@ class BoundEventChannelOps implements EventChannelOps {
     return this.hv.bindVcpu(d, port, vcpu);
   }
   unmask(port: number): number {
-    const d = this.hv.domain(this.caller);
+    const d = this.self();
     if (!d) return -ESRCH;
-    if (port >>> 0 !== port) return -EINVAL;
+    if (!isU32(port)) return -EINVAL;
     return this.hv.unmask(d, port);
   }
   reset(dom: number): number {
