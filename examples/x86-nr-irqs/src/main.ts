@@ -10,8 +10,8 @@
 // @evtchn/core loads tsyringe, which needs the Reflect metadata polyfill first.
 import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
-import { XenError, errnoName } from '@evtchn/core';
-import { DYN_IRQ_POLICIES, KernelPanicError, X86Architecture, type DynIrqPolicy, type IoApicConfig } from '@evtchn/arch-x86';
+import { errnoName } from '@evtchn/core';
+import { DYN_IRQ_POLICIES, X86Architecture, type DynIrqPolicy, type IoApicConfig } from '@evtchn/arch-x86';
 
 /** Machine and workload of the example. */
 export interface NrIrqsScenario {
@@ -74,15 +74,10 @@ function runPolicy(policy: DynIrqPolicy, sc: NrIrqsScenario): { row: PolicyRow; 
   const irqs: number[] = [];
   let firstFailure: string | undefined;
   for (let n = 1; n <= sc.channels && firstFailure === undefined; n++) {
-    try {
-      const irq = space.allocDynamic();
-      if (irq < 0) firstFailure = `#${n}: -${errnoName(irq)}`;
-      else irqs.push(irq);
-    } catch (e) {
-      if (e instanceof KernelPanicError) firstFailure = `#${n}: panic "${e.panicMessage}"`;
-      else if (e instanceof XenError) firstFailure = `#${n}: ${e.message}`;
-      else throw e;
-    }
+    const irq = space.allocDynamic();
+    if (irq >= 0) irqs.push(irq);
+    else if (space.panicMessage !== undefined) firstFailure = `#${n}: panic "${space.panicMessage}"`;
+    else firstFailure = `#${n}: -${errnoName(irq)}`;
   }
   // The rest of the devices come up after the event channels were bound.
   const boot = new Set(sc.bootGsis);

@@ -54,6 +54,8 @@ export interface ArchX86Options {
   readonly maxIoApics?: number;
   /** `lower-bound`: the largest `nr_irqs` a guest's space may grow to (default unbounded). */
   readonly maxNrIrqs?: number;
+  /** `scan-down`: throw `KernelPanicError` instead of returning -ENOSPC (default false). */
+  readonly panicThrows?: boolean;
   /** Maximum guests sharing a pirq (default 32). */
   readonly irqMaxGuests?: number;
   /** Level IO-APIC ack mode (default `'new'`: ACK_TYPE_EOI; `'old'`: ACK_TYPE_UNMASK). */
@@ -181,6 +183,7 @@ export class X86Architecture implements Architecture {
       nrIrqsGsi: nrIrqsGsi(top),
       identityGsi,
       maxNrIrqs: this.opts.maxNrIrqs,
+      panicThrows: this.opts.panicThrows,
     });
   }
 

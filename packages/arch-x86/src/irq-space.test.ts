@@ -19,9 +19,18 @@ const drain = (s: X86GuestIrqSpace, n: number): number[] => {
 };
 
 describe('scan-down (≤ 2.6.38)', () => {
-  it('hands out nr_irqs-1 down to nr_irqs_gsi, then panics', () => {
+  it('hands out nr_irqs-1 down to nr_irqs_gsi, then the kernel panics (-ENOSPC + message)', () => {
     const s = dom0('scan-down', 48); // nr_irqs_gsi = 40
     expect(drain(s, 8)).toEqual([47, 46, 45, 44, 43, 42, 41, 40]);
+    expect(s.panicMessage).toBeUndefined();
+    expect(s.allocDynamic()).toBe(-Errno.ENOSPC);
+    expect(s.panicMessage).toBe(SCAN_DOWN_PANIC);
+    expect(SCAN_DOWN_PANIC).toBe('No available IRQ to bind to: increase nr_irqs!');
+  });
+
+  it('throws KernelPanicError (a XenError) when asked to', () => {
+    const s = new X86GuestIrqSpace({ policy: 'scan-down', nrIrqs: 41, gsiTop: 24, nrIrqsGsi: 40, identityGsi: true, panicThrows: true });
+    expect(s.allocDynamic()).toBe(40);
     let err: unknown;
     try {
       s.allocDynamic();
@@ -31,7 +40,7 @@ describe('scan-down (≤ 2.6.38)', () => {
     expect(err).toBeInstanceOf(KernelPanicError);
     expect(err).toBeInstanceOf(XenError);
     expect((err as KernelPanicError).panicMessage).toBe(SCAN_DOWN_PANIC);
-    expect((err as Error).message).toContain('No available IRQ to bind to: increase nr_irqs!');
+    expect((err as Error).message).toContain(SCAN_DOWN_PANIC);
   });
 
   it('reuses a freed IRQ', () => {
@@ -43,7 +52,8 @@ describe('scan-down (≤ 2.6.38)', () => {
 
   it('panics at once when nr_irqs_gsi >= nr_irqs', () => {
     const s = dom0('scan-down', 512, 504);
-    expect(() => s.allocDynamic()).toThrow(KernelPanicError);
+    expect(s.allocDynamic()).toBe(-Errno.ENOSPC);
+    expect(s.panicMessage).toBe(SCAN_DOWN_PANIC);
   });
 });
 

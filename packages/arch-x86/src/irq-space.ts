@@ -35,7 +35,8 @@ export const IRQ_OWNER_DYNAMIC = 3;
 export const SCAN_DOWN_PANIC = 'No available IRQ to bind to: increase nr_irqs!';
 
 /**
- * Thrown when the modelled guest kernel panics (the `scan-down` policy with no free IRQ).
+ * Thrown, when asked for with `panicThrows`, where the modelled guest kernel panics (the
+ * `scan-down` policy with no free IRQ).
  * It is a `XenError` with `errno` ENOSPC so callers that catch `XenError` see it; the
  * kernel's own message is in `panicMessage`.
  */
@@ -76,15 +77,20 @@ export interface X86IrqSpaceConfig {
   readonly identityGsi: boolean;
   /** `lower-bound` only: the largest `nr_irqs` the space may grow to (default unbounded). */
   readonly maxNrIrqs?: number;
+  /** `scan-down` only: throw {@link KernelPanicError} instead of returning `-ENOSPC` (default false). */
+  readonly panicThrows?: boolean;
 }
 
 /**
  * The guest's IRQ number space implementing one {@link DynIrqPolicy}.
  *
- * Failure modes: `scan-down` throws {@link KernelPanicError} (Linux panics; a guest layer may
- * catch it and treat the guest as crashed); `encroach` and `lower-bound` return `-ENOMEM`.
- * `irqForGsi` returns `-EEXIST` and records a {@link GsiClash} when the GSI's identity IRQ was
- * given out dynamically (2.6.39 panicked there: "Unable to allocate to IRQ").
+ * Failure modes (allocation never throws by default, as the `GuestIrqSpace` contract asks):
+ * `scan-down` returns `-ENOSPC` and records the kernel's panic message in
+ * {@link X86GuestIrqSpace.panicMessage} (Linux panics there; a guest layer treats the guest as
+ * crashed; with `panicThrows` it throws {@link KernelPanicError} instead); `encroach` and
+ * `lower-bound` return `-ENOMEM`. `irqForGsi` returns `-EEXIST` and records a {@link GsiClash}
+ * when the GSI's identity IRQ was given out dynamically (2.6.39 panicked there: "Unable to
+ * allocate to IRQ").
  */
 export class X86GuestIrqSpace implements GuestIrqSpace {
   /** The policy. */
@@ -99,9 +105,12 @@ export class X86GuestIrqSpace implements GuestIrqSpace {
   readonly clashes: GsiClash[] = [];
   /** Number of dynamic IRQs handed out from the GSI range (`encroach` fallback). */
   encroached = 0;
+  /** The guest kernel's panic message once `scan-down` ran out ({@link SCAN_DOWN_PANIC}), else `undefined`. */
+  panicMessage: string | undefined;
 
   private size: number;
   private readonly maxNrIrqs: number;
+  private readonly panicThrows: boolean;
   private owner: Uint8Array;
 
   /** @param cfg - the space's configuration */
@@ -112,6 +121,7 @@ export class X86GuestIrqSpace implements GuestIrqSpace {
     this.identityGsi = cfg.identityGsi;
     this.size = cfg.nrIrqs;
     this.maxNrIrqs = cfg.maxNrIrqs ?? Number.POSITIVE_INFINITY;
+    this.panicThrows = cfg.panicThrows ?? false;
     this.owner = new Uint8Array(Math.max(cfg.nrIrqs, NR_IRQS_LEGACY, 64));
     for (let i = 0; i < NR_IRQS_LEGACY && i < this.size; i++) this.owner[i] = IRQ_OWNER_LEGACY;
   }
@@ -141,7 +151,7 @@ export class X86GuestIrqSpace implements GuestIrqSpace {
     return n;
   }
 
-  /** Allocates one dynamic IRQ. @returns IRQ or -ENOMEM; throws {@link KernelPanicError} under `scan-down` */
+  /** Allocates one dynamic IRQ. @returns IRQ, or -ENOSPC (`scan-down`, the kernel panicked) / -ENOMEM */
   allocDynamic(): number {
     return this.allocDynamicRange(1);
   }
@@ -212,7 +222,9 @@ export class X86GuestIrqSpace implements GuestIrqSpace {
     for (let irq = this.size - count; irq >= floor; irq--) {
       if (this.isFreeRun(irq, count)) return this.take(irq, count);
     }
-    throw new KernelPanicError('find_unbound_irq', SCAN_DOWN_PANIC);
+    this.panicMessage ??= SCAN_DOWN_PANIC;
+    if (this.panicThrows) throw new KernelPanicError('find_unbound_irq', SCAN_DOWN_PANIC);
+    return -Errno.ENOSPC;
   }
 
   private encroach(count: number): number {
