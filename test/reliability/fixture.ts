@@ -41,13 +41,29 @@ export function populatedHypervisor(): Hypervisor {
   return hv;
 }
 
-/** Everything a hypercall could change, as one string. */
-export function fingerprint(hv: Hypervisor): string {
+/** Guest frames the fixture and the generated scenarios use for FIFO pages. */
+const WATCHED_GFNS = [0, 1, 2, 3, 15, 16, 63];
+
+/** A 32-bit FNV-style hash of a page's words ('none' for a gfn with no page). */
+function pageHash(page: Uint32Array | undefined): string {
+  if (!page) return 'none';
+  let h = 0x811c9dc5;
+  for (let i = 0; i < page.length; i++) h = Math.imul(h ^ page[i]!, 0x01000193) >>> 0;
+  return h.toString(16);
+}
+
+/**
+ * Everything a hypercall could change, as one string. With `upTo`, each domain's ports are
+ * read only below the given count and the valid range itself is left out (for operations
+ * that may legitimately grow the range before refusing).
+ */
+export function fingerprint(hv: Hypervisor, upTo?: ReadonlyMap<number, number>): string {
   const parts: string[] = [];
   for (const d of hv.allDomains()) {
     const ch = d.channels;
-    parts.push(`d${d.id} valid=${ch.valid} abi=${d.abi.name} pause=${d.pauseCount} dying=${d.dying} next=${d.nextResetPort}`);
-    for (let p = 0; p < ch.valid; p++)
+    const n = upTo?.get(d.id) ?? ch.valid;
+    parts.push(`d${d.id} valid=${upTo ? '*' : ch.valid} abi=${d.abi.name} pause=${d.pauseCount} dying=${d.dying} next=${d.nextResetPort}`);
+    for (let p = 0; p < n; p++)
       parts.push(
         `${p}:${ch.state[p]},${ch.notifyVcpu[p]},${ch.remoteDom[p]},${ch.detail[p]},${ch.priority[p]},${ch.pendingFlag[p]},` +
           `${d.abi.isPending(p) ? 'P' : '-'}${d.abi.isMasked(p) ? 'M' : '-'}${d.abi.isBusy?.(p) ? 'B' : '-'}`,
@@ -55,7 +71,7 @@ export function fingerprint(hv: Hypervisor): string {
     const si = d.sharedInfo;
     parts.push(`si ${si.evtchnPending.join(',')}|${si.evtchnMask.join(',')}|${si.pendingSel.join(',')}|${si.upcallPending.join(',')}`);
     parts.push(`virqs ${d.virqToPort.join(',')} pirqs ${[...d.pirqToPort].join(';')}`);
-    for (const gfn of [FIFO_CONTROL_GFN, FIFO_ARRAY_GFN]) parts.push(`gfn${gfn} ${d.memory.page(gfn)?.join(',') ?? 'none'}`);
+    for (const gfn of WATCHED_GFNS) parts.push(`gfn${gfn} ${pageHash(d.memory.page(gfn))}`);
   }
   for (let virq = 0; virq < NR_VIRQS; virq++) parts.push(`h${virq}=${hv.globalVirqHandlerOf(virq)?.id ?? '-'}`);
   return parts.join('\n');
