@@ -342,7 +342,8 @@ export class Simulation {
         }
         case 'ipi': {
           const g = this.guestOf(w.domain);
-          const IPI = 1; // CALL_FUNCTION
+          // x86 has six Xen IPIs (CALL_FUNCTION is 1); ARM Linux has a single placeholder one.
+          const IPI = Math.min(1, g.nrIpis - 1);
           const ports: number[] = [];
           for (let cpu = 0; cpu < g.nrCpus; cpu++) {
             const c = cpu;
