@@ -7,6 +7,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { AbiGuestContext, AbiHypervisorContext, Plugin } from '@evtchn/core';
 import { EventAbi } from '@evtchn/core';
 import { TwoLevelGuestSide } from './guest-side.js';
+import { TwoLevelGuestSide2007, type TwoLevelGuestEra } from './guest-side-2007.js';
 import { TwoLevelHypervisorSide } from './hypervisor-side.js';
 import { twoLevelMaxPorts } from './layout.js';
 
@@ -40,6 +41,16 @@ export class TwoLevelAbi implements EventAbi {
   /** Creates the guest half for one domain; the 2-level ABI needs no boot-time hypercall. */
   createGuestSide(ctx: AbiGuestContext): TwoLevelGuestSide {
     return new TwoLevelGuestSide(ctx, { hvm: this.options.hvmGuests ?? false });
+  }
+
+  /**
+   * Creates the guest half a Linux of the given era used: `'2007'` is the lowest-first scan
+   * with no resume position ({@link TwoLevelGuestSide2007}), `'modern'` the same as
+   * `createGuestSide`. A guest layer modelling an older kernel asks for its era here.
+   */
+  createGuestSideForEra(ctx: AbiGuestContext, era: TwoLevelGuestEra): TwoLevelGuestSide {
+    const options = { hvm: this.options.hvmGuests ?? false };
+    return era === '2007' ? new TwoLevelGuestSide2007(ctx, options) : new TwoLevelGuestSide(ctx, options);
   }
 }
 
