@@ -150,7 +150,7 @@ export class Hypervisor {
     if (opts.pirqs !== undefined && !(Array.isArray(opts.pirqs) && opts.pirqs.every((p) => isU32(p))))
       throw badOption('pirqs', 'an array of 32-bit unsigned integers', opts.pirqs);
     const d = new Domain(opts);
-    d.hypercalls = new BoundEventChannelOps(this, d.id);
+    d.hypercalls = new BoundEventChannelOps(this, d.id, d);
     const ctx = this.abiContext(d);
     d.baseAbi = this.baseAbi.createHypervisorSide(ctx);
     d.abi = d.baseAbi;
@@ -235,6 +235,7 @@ export class Hypervisor {
     this.sendGlobalVirq(VIRQ.DOM_EXC);
     for (const [virq, handler] of [...this.globalVirqHandler]) if (handler === dom) this.globalVirqHandler.delete(virq);
     this.domains.delete(dom);
+    if (d.hypercalls instanceof BoundEventChannelOps) d.hypercalls.detach();
     this.arch.detachDomain(dom);
     this.sendGlobalVirq(VIRQ.DOM_EXC);
     return 0;
@@ -517,9 +518,15 @@ export class Hypervisor {
   send(d: Domain, port: number): number {
     const ch = d.channels;
     if (!ch.isValid(port) || ch.xenConsumer[port] !== 0) return -EINVAL;
-    switch (ch.state[port]) {
+    const state = ch.state[port];
+    // Xen asks the policy (xsm_evtchn_send) on every send, before looking at the state.
+    const denied = this.policy.evtchnSend(d, state === ECS.INTERDOMAIN ? this.domains.get(ch.remoteDom[port]!) : undefined);
+    if (denied) return denied;
+    switch (state) {
       case ECS.INTERDOMAIN: {
-        const rd = this.domains.get(ch.remoteDom[port]!);
+        // A domain reaches itself without the map lookup (it is live: it made the call).
+        const rid = ch.remoteDom[port]!;
+        const rd = rid === d.id && !d.dying ? d : this.domains.get(rid);
         if (!rd) return -EINVAL;
         const rport = ch.detail[port]!;
         this.portSetPending(rd, rd.channels.notifyVcpu[rport]!, rport);
@@ -765,13 +772,26 @@ const OP_NAMES: Record<number, EvtchnOpName> = Object.fromEntries(
  * would hold it (bad input → -EINVAL) and forwards to the {@link Hypervisor}.
  */
 class BoundEventChannelOps implements EventChannelOps {
+  /**
+   * @param hv - the hypervisor
+   * @param caller - the calling domain's id
+   * @param domain - the live domain `caller` names, kept so the hot path (send, unmask) skips
+   *   the map lookup; cleared by `detach` when the domain is destroyed, after which the id is
+   *   looked up again like an ops object made for an id with no domain
+   */
   constructor(
     private readonly hv: Hypervisor,
     readonly caller: number,
+    private domain: Domain | undefined = undefined,
   ) {}
 
+  /** The domain was destroyed: look the id up from now on. */
+  detach(): void {
+    this.domain = undefined;
+  }
+
   private self(): Domain | undefined {
-    return this.hv.domain(this.caller);
+    return this.domain ?? this.hv.domain(this.caller);
   }
 
   allocUnbound(dom: number, remoteDom: number): number {
