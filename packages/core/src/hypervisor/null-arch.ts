@@ -41,6 +41,8 @@ export class NullArchitecture implements Architecture {
   /** Whether {@link NullArchitecture.upcalls} records (off by default: it would grow forever). */
   record = false;
   private readonly sinks = new Map<number, UpcallSink>();
+  private readonly inUpcall = new Set<string>();
+  private readonly latched = new Set<string>();
 
   /** @param opts - see {@link NullArchitectureOptions} */
   constructor(private readonly opts: NullArchitectureOptions = {}) {
@@ -72,10 +74,30 @@ export class NullArchitecture implements Architecture {
     this.sinks.delete(domid);
   }
 
-  /** Records the upcall; with `deliver`, runs the guest's upcall at once. */
+  /**
+   * Records the upcall; with `deliver`, runs the guest's upcall at once — unless that vCPU is
+   * already inside its upcall, where (as with a real interrupt controller) the interrupt is
+   * latched and taken again when the handler returns, never nested.
+   */
   deliverUpcall(domid: number, vcpu: number): void {
     if (this.record) this.upcalls.push([domid, vcpu]);
-    if (this.opts.deliver) this.sinks.get(domid)?.upcall(vcpu);
+    if (!this.opts.deliver) return;
+    const sink = this.sinks.get(domid);
+    if (!sink) return;
+    const key = `${domid}:${vcpu}`;
+    if (this.inUpcall.has(key)) {
+      this.latched.add(key);
+      return;
+    }
+    this.inUpcall.add(key);
+    try {
+      do {
+        this.latched.delete(key);
+        sink.upcall(vcpu);
+      } while (this.latched.has(key));
+    } finally {
+      this.inUpcall.delete(key);
+    }
   }
 
   /** A flat IRQ space: lowest free IRQ from 0 up to `nrIrqs`. */
