@@ -13,6 +13,7 @@
  * wrong vCPU, lost, duplicated, and the delivery latency. Run: `pnpm --filter
  * @evtchn/example-arm-vtimer start`.
  */
+import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
 import {
   ArmArchitecture,
