@@ -37,3 +37,15 @@ export { XenDynChip, XenLateEoiChip, XenPercpuChip, XenPirqChip, type XenChipHos
 export { LinuxGuest, type LinuxGuestOptions, type LinuxGuestStats } from './linux-guest.js';
 export { renderProcInterrupts } from './proc-interrupts.js';
 export { LinuxGuestFactory, guestLinux } from './plugin.js';
+export {
+  FIND_UNBOUND_IRQ_PANIC,
+  GuestKernelPanic,
+  IRQF_TRIGGER_MASK,
+  LINUX_2007_NR_IRQS,
+  Linux2007IrqSpace,
+  choose2007Abi,
+  requestIrq2007,
+  type EraGuestSideFactory,
+  type LinuxEra,
+} from './era-2007.js';
+export { EFBIG, ENOTCONN, EVTCHN_RING_SIZE, EvtchnDevice, EvtchnHandle, type EvtchnDeviceHost } from './evtchn-device.js';

@@ -69,6 +69,8 @@ import {
   type IrqHandler,
 } from './irq-desc.js';
 import { IrqInfo } from './irq-info.js';
+import { Linux2007IrqSpace, choose2007Abi, requestIrq2007, type LinuxEra } from './era-2007.js';
+import { EvtchnDevice } from './evtchn-device.js';
 import { renderProcInterrupts } from './proc-interrupts.js';
 
 /** Options of the Linux guest layer. */
@@ -83,6 +85,16 @@ export interface LinuxGuestOptions {
   readonly eventLoopTimeout?: number;
   /** Jiffies a deferred EOI waits (`event_eoi_delay`, default 10). */
   readonly eventEoiDelay?: number;
+  /**
+   * Which Linux to model (default `'modern'`). `'2007'` is the first paravirt_ops event code:
+   * 2-level only with the lowest-first scan, `find_unbound_irq` (panics when no IRQ is free),
+   * `irq_bindcount` and the request_irq rules of the time (SPEC §7).
+   */
+  readonly era?: LinuxEra;
+  /** NR_IRQS of an era-`'2007'` guest (default 224); ignored by modern guests. */
+  readonly nrIrqs2007?: number;
+  /** Ring entries of each handle of the user-space event-channel device (a power of two, default 1024). */
+  readonly evtchnRingSize?: number;
 }
 
 /** Counters of events that did not reach a handler. */
@@ -157,6 +169,12 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   readonly ipiToPort: Int32Array;
   /** Events that did not reach a handler. */
   readonly stats: LinuxGuestStats = { noIrq: 0, droppedActive: 0 };
+  /** The Linux era modelled. */
+  readonly era: LinuxEra;
+  /** Era `'2007'`: the IRQ numbers and `irq_bindcount`; `undefined` for modern guests. */
+  readonly irqs2007: Linux2007IrqSpace | undefined;
+  /** The user-space event-channel device (/dev/xen/evtchn); ports it binds have no IRQ. */
+  readonly evtchnDevice: EvtchnDevice;
 
   private readonly hypercalls: EventChannelOps;
   private readonly physdev: PhysdevOps | undefined;
@@ -196,7 +214,11 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     this.nrIpis = nrIpisFor(ctx.arch);
     this.hypercalls = ctx.hypercalls;
     this.physdev = ctx.physdev;
-    this.irqSpace = ctx.irqSpace;
+    this.era = options.era ?? 'modern';
+    if (this.era !== 'modern' && this.era !== '2007')
+      throw new RangeError(`guest-linux: era must be '2007' or 'modern' (got ${String(this.era)})`);
+    this.irqs2007 = this.era === '2007' ? new Linux2007IrqSpace(options.nrIrqs2007) : undefined;
+    this.irqSpace = this.irqs2007 ?? ctx.irqSpace;
     this.clock = ctx.clock;
     this.bus = ctx.bus;
     this.hz = options.hz ?? DEFAULT_HZ;
@@ -206,7 +228,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     this.loopTimeoutNs = (options.eventLoopTimeout ?? EVENT_LOOP_TIMEOUT_JIFFIES) * this.jiffyNs;
     this.eoiDelay = options.eventEoiDelay ?? EVENT_EOI_DELAY_JIFFIES;
 
-    this.abi = chooseAbi(ctx, options.fifo ?? true);
+    this.abi = this.era === '2007' ? choose2007Abi(ctx) : chooseAbi(ctx, options.fifo ?? true);
     this.abiName = this.abi.name;
     this.upcallPending = ctx.abiContext.sharedInfo.upcallPending;
     this.evtchnToIrq = new EvtchnIrqMap(this.abi.maxChannels());
@@ -231,6 +253,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     this.lateEoiChip = new XenLateEoiChip(this);
     this.percpuChip = new XenPercpuChip(this);
     this.pirqChip = new XenPirqChip(this);
+    this.evtchnDevice = new EvtchnDevice(this, ctx.hypercalls, options.evtchnRingSize);
 
     const live = this.abi.nrChannels();
     for (let port = 0; port < live; port++) this.abi.mask(port);
@@ -390,7 +413,8 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     const existing = this.evtchnToIrq.get(port);
     if (existing !== -1) {
       const info = this.descs[existing]!.info!;
-      if (info.type === IrqType.EVTCHN && shared && info.refcount > 0) info.refcount++;
+      if (this.irqs2007) this.irqs2007.bind(existing);
+      else if (info.type === IrqType.EVTCHN && shared && info.refcount > 0) info.refcount++;
       return existing;
     }
     const info = this.allocateIrqDynamic();
@@ -520,7 +544,10 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     if (cpu >>> 0 !== cpu || cpu >= this.nrCpus || virq >>> 0 !== virq || virq >= NR_VIRQS) return -Errno.EINVAL;
     const slot = cpu * NR_VIRQS + virq;
     const existing = this.virqToIrq[slot]!;
-    if (existing !== -1) return existing;
+    if (existing !== -1) {
+      this.irqs2007?.bind(existing);
+      return existing;
+    }
     const info = this.allocateIrqDynamic();
     if (typeof info === 'number') return -1;
     if (percpu) this.setChipAndHandler(info, this.percpuChip, IrqFlow.PERCPU, 'virq');
@@ -557,7 +584,10 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     if (cpu >>> 0 !== cpu || cpu >= this.nrCpus || ipi >>> 0 !== ipi || ipi >= this.nrIpis) return -Errno.EINVAL;
     const slot = cpu * this.nrIpis + ipi;
     const existing = this.ipiToIrq[slot]!;
-    if (existing !== -1) return existing;
+    if (existing !== -1) {
+      this.irqs2007?.bind(existing);
+      return existing;
+    }
     const info = this.allocateIrqDynamic();
     if (typeof info === 'number') return info;
     this.setChipAndHandler(info, this.percpuChip, IrqFlow.PERCPU, 'ipi');
@@ -711,7 +741,9 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
    * and lose its mapping). Finally the IRQ number is released.
    */
   private unbindInfo(info: IrqInfo): void {
-    if (info.refcount > 0) {
+    if (this.irqs2007) {
+      if (this.irqs2007.unbind(info.irq) !== 0) return;
+    } else if (info.refcount > 0) {
       info.refcount--;
       if (info.refcount !== 0) return;
     }
@@ -806,9 +838,11 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
    * enable → unmask EXPLICIT).
    * @returns 0; `-EINVAL` when SHARED comes without `devId`, the IRQ is ≥ nr_irqs, does not
    * exist or may not be requested, or there is no handler; `-ENOSYS` when the IRQ has no chip;
-   * `-EBUSY` when an action exists and not both are SHARED (or they disagree on PERCPU)
+   * `-EBUSY` when an action exists and not both are SHARED (or they disagree on PERCPU).
+   * Era `'2007'` follows the rules of its time instead (`requestIrq2007`).
    */
   requestIrq(irq: number, handler: IrqHandler, flags: number, name: string, devId: unknown): number {
+    if (this.irqs2007) return requestIrq2007(this.descs[irq], irq, this.irqs2007.nrIrqs(), handler, flags, name, devId);
     if (flags & IRQF_SHARED && (devId === undefined || devId === null)) return -Errno.EINVAL;
     if (irq >>> 0 !== irq || irq >= this.irqSpace.nrIrqs()) return -Errno.EINVAL;
     const desc = this.descs[irq];
@@ -1017,7 +1051,8 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   handlePort(port: number, cpu: number): void {
     const irq = this.evtchnToIrq.get(port);
     if (irq === -1) {
-      this.stats.noIrq++;
+      if (this.evtchnDevice.owns(port)) this.evtchnDevice.upcall(port);
+      else this.stats.noIrq++;
       return;
     }
     if (this.loopDeferEoi[cpu] === 0 && (++this.loopCount[cpu]! & (EVENT_LOOP_CHECK_INTERVAL - 1)) === 0) {

@@ -22,7 +22,7 @@ export class LinuxGuestFactory implements GuestOsFactory {
 
 /**
  * Plugin factory: registers a {@link LinuxGuestFactory} under the `GuestOsFactory` token.
- * @param options - guest options (FIFO preference, HZ, late-EOI tuning)
+ * @param options - guest options (FIFO preference, HZ, late-EOI tuning, Linux era)
  */
 export function guestLinux(options: LinuxGuestOptions = {}): Plugin {
   return {
