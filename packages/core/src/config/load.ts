@@ -88,6 +88,8 @@ function describe(e: ErrorObject, root: unknown): string {
       return `${path}: ${show(value)} is not a duration like "500us", "10ms" or "2s"`;
     case 'anyOf': {
       const branches = (schemaAt(e.schemaPath)?.anyOf ?? []) as Array<Record<string, unknown>>;
+      if (branches.every((b) => Object.keys(b).length === 1 && 'required' in b))
+        return `${path}: give "name" (a built-in plugin) or "module" (a module specifier)`;
       if (branches.some((b) => 'pattern' in b))
         return `${path}: ${show(value)} is not a duration like "500us", "10ms" or "2s" (or a number of ns)`;
       return `${path}: ${show(value)} must be a name (string) or an object { name | module, options }`;
@@ -98,9 +100,15 @@ function describe(e: ErrorObject, root: unknown): string {
 }
 
 function schemaIssues(root: unknown, errors: readonly ErrorObject[]): string[] {
-  const anyOfPaths = errors.filter((e) => e.keyword === 'anyOf').map((e) => e.schemaPath);
+  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
+  // An anyOf inside an anyOf at the same place says more precisely what is missing.
+  const innermost = anyOfs.filter(
+    (a) => !anyOfs.some((b) => b !== a && b.instancePath === a.instancePath && b.schemaPath.startsWith(`${a.schemaPath}/`)),
+  );
   const kept = errors.filter(
-    (e) => e.keyword !== 'if' && !anyOfPaths.some((sp) => e.keyword !== 'anyOf' && e.schemaPath.startsWith(`${sp}/`)),
+    (e) =>
+      e.keyword !== 'if' &&
+      (e.keyword === 'anyOf' ? innermost.includes(e) : !anyOfs.some((a) => e.schemaPath.startsWith(`${a.schemaPath}/`))),
   );
   return [...new Set(kept.map((e) => describe(e, root)))];
 }
@@ -204,7 +212,12 @@ export function parsePlatformConfig(text: string, source = 'config.yaml'): Platf
       });
       throw new ConfigError(issues.join('\n'), issues);
     }
-    value = doc.toJS();
+    try {
+      value = doc.toJS();
+    } catch (e) {
+      // e.g. an alias to an anchor that does not exist
+      throw new ConfigError(`${source}: YAML error: ${(e as Error).message}`);
+    }
   }
   return validatePlatformConfig(value, source);
 }

@@ -106,6 +106,13 @@ const pluginRefProps = {
   module: { type: 'string', minLength: 1 },
   options: { type: 'object' },
 } as const;
+/** A plugin given as an object must name a built-in or a module. */
+const pluginRefObject = {
+  type: 'object',
+  additionalProperties: false,
+  properties: pluginRefProps,
+  anyOf: [{ required: ['name'] }, { required: ['module'] }],
+} as const;
 
 /** The JSON Schema of {@link PlatformFileConfig}. */
 export const platformConfigSchema = {
@@ -139,24 +146,14 @@ export const platformConfigSchema = {
     abis: {
       type: 'array',
       minItems: 1,
-      items: {
-        anyOf: [
-          { type: 'string', minLength: 1 },
-          { type: 'object', additionalProperties: false, properties: pluginRefProps },
-        ],
-      },
+      items: { anyOf: [{ type: 'string', minLength: 1 }, pluginRefObject] },
     },
     guest: {
       type: 'object',
       additionalProperties: false,
       properties: { ...pluginRefProps, fifo: { type: 'boolean' } },
     },
-    policy: {
-      anyOf: [
-        { type: 'string', minLength: 1 },
-        { type: 'object', additionalProperties: false, properties: pluginRefProps },
-      ],
-    },
+    policy: { anyOf: [{ type: 'string', minLength: 1 }, pluginRefObject] },
     domains: {
       type: 'array',
       minItems: 1,
