@@ -1,6 +1,6 @@
 import { abi2Level } from '@evtchn/abi-2level';
 import { describe, expect, it } from 'vitest';
-import { Domain as DomainToken, DomainConfig as DomainConfigToken, Hypervisor as HypervisorToken } from '../tokens.js';
+import { Domain as DomainToken, DomainConfig as DomainConfigToken, Hypervisor as HypervisorToken, Scheduler as SchedulerToken } from '../tokens.js';
 import { archNull } from '../hypervisor/null-arch.js';
 import { Hypervisor } from '../hypervisor/hypervisor.js';
 import { dummyPolicy } from '../hypervisor/dummy-policy.js';
@@ -48,5 +48,19 @@ describe('createPlatform', () => {
     expect(hv.abis.map((a) => a.name)).toEqual(['2level']);
     expect(hv.policy.name).toBe('dummy');
     expect(hv.bus).toBe(p.bus);
+  });
+});
+
+describe('createPlatform with a scheduler', () => {
+  it('registers a round-robin scheduler and puts every vCPU on it', () => {
+    const p = createPlatform({ arch: archNull(), abis: [abi2Level()], scheduler: { pcpus: 2, timeSliceNs: 1000 }, domains: [{ id: 0, vcpus: 2 }, { id: 1, vcpus: 1 }] });
+    expect(p.scheduler).toBeDefined();
+    expect(p.container.resolve(SchedulerToken)).toBe(p.scheduler);
+    p.clock.runUntil(10_000);
+    const seen = new Set<string>();
+    p.scheduler!.onSwitch((_pcpu, _prev, next) => next && seen.add(`${next.domid}.${next.vcpu}`));
+    p.clock.runUntil(20_000);
+    expect([...seen].sort()).toEqual(['0.0', '0.1', '1.0']);
+    expect(() => createPlatform({ arch: archNull(), abis: [abi2Level()], scheduler: { pcpus: 0 } })).toThrow(/scheduler\.pcpus/);
   });
 });

@@ -17,6 +17,7 @@ import type { Domain, DomainCreateOptions } from '../hypervisor/domain.js';
 import { DummySecurityPolicy } from '../hypervisor/dummy-policy.js';
 import { Hypervisor } from '../hypervisor/hypervisor.js';
 import { VirtualClock } from '../sim/clock.js';
+import { RoundRobinScheduler } from '../sim/scheduler.js';
 import * as Tokens from '../tokens.js';
 import type { Plugin, PluginKind } from './plugin.js';
 
@@ -45,7 +46,16 @@ export interface PlatformConfig {
   domains?: readonly DomainConfig[];
   /** The virtual clock to use (default: a new `VirtualClock`). */
   clock?: Clock;
+  /**
+   * Schedule vCPUs on physical CPUs (a round-robin scheduler on the clock, registered under
+   * the `Scheduler` token before the architecture is built). Without it every vCPU counts as
+   * running all the time.
+   */
+  scheduler?: { pcpus: number; timeSliceNs?: number };
 }
+
+/** Default time slice of the platform scheduler: 1 ms. */
+export const DEFAULT_TIME_SLICE_NS = 1_000_000;
 
 /** One domain of a built platform. */
 export interface PlatformDomain {
@@ -69,6 +79,8 @@ export interface Platform {
   readonly arch: Architecture;
   /** The virtual clock. */
   readonly clock: Clock;
+  /** The vCPU scheduler, when the configuration asked for one. */
+  readonly scheduler?: RoundRobinScheduler;
   /** The event bus. */
   readonly bus: EventBus;
   /** The offered ABIs, in order. */
@@ -102,6 +114,14 @@ export function createPlatform(config: PlatformConfig): Platform {
   c.register(Tokens.Clock, { useValue: clock });
   c.register(Tokens.EventBus, { useValue: bus });
   c.register(Tokens.PlatformOptions, { useValue: config });
+  let scheduler: RoundRobinScheduler | undefined;
+  if (config.scheduler) {
+    const { pcpus, timeSliceNs = DEFAULT_TIME_SLICE_NS } = config.scheduler;
+    if (!Number.isInteger(pcpus) || pcpus < 1) throw new ConfigError(`scheduler.pcpus: expected an integer >= 1, got ${JSON.stringify(pcpus)}`);
+    if (!(timeSliceNs >= 1)) throw new ConfigError(`scheduler.timeSliceNs: expected a number >= 1, got ${JSON.stringify(timeSliceNs)}`);
+    scheduler = new RoundRobinScheduler(clock, { nrPcpus: pcpus, timeSlice: timeSliceNs });
+    c.register(Tokens.Scheduler, { useValue: scheduler });
+  }
 
   const archPlugin = checkPlugin('arch', config.arch, 'arch');
   const abiPlugins = config.abis;
@@ -173,6 +193,7 @@ export function createPlatform(config: PlatformConfig): Platform {
     }
     const pd: PlatformDomain = { domain, config: cfg, guest, container: dc };
     domains.set(domain.id, pd);
+    for (let v = 0; v < domain.nrVcpus; v++) scheduler?.addVcpu(domain.id, v);
     return pd;
   };
 
@@ -185,11 +206,14 @@ export function createPlatform(config: PlatformConfig): Platform {
     }
   });
 
+  scheduler?.start();
+
   return {
     container: c,
     hypervisor,
     arch,
     clock,
+    scheduler,
     bus,
     abis: abiList,
     domains,
