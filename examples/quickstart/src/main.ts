@@ -1,15 +1,19 @@
 import 'reflect-metadata';
-import { createPlatform, archNull } from '@evtchn/core';
 import { abi2Level } from '@evtchn/abi-2level';
 import { abiFifo } from '@evtchn/abi-fifo';
+import { archX86 } from '@evtchn/arch-x86';
+import { createPlatform } from '@evtchn/core';
+import { IRQ_HANDLED, guestLinux, type LinuxGuest } from '@evtchn/guest-linux';
 
 const platform = createPlatform({
-  arch: archNull(),
+  arch: archX86({ nrPcpus: 2 }),
   abis: [abi2Level(), abiFifo()],
-  domains: [{ id: 0, vcpus: 2 }, { id: 1, vcpus: 1 }],
+  guest: guestLinux({ fifo: true }),
+  domains: [{ id: 0, vcpus: 2 }, { id: 1, vcpus: 2 }],
 });
-const xen = platform.hypervisor;
-const port = xen.evtchn(1).allocUnbound(1, 0); // domU offers a port to dom0
-const local = xen.evtchn(0).bindInterdomain(1, port); // dom0 connects to it
-xen.evtchn(0).send(local); // and notifies domU
-console.log(xen.query(1, port)); // { rc: 0, pending: true, masked: false }
+const [dom0, domU] = [0, 1].map((id) => platform.domain(id).guest as LinuxGuest);
+const port = platform.hypervisor.evtchn(1).allocUnbound(1, 0); // domU offers a port to dom0
+domU.bindEvtchnToIrqhandler(port, (irq) => (console.log(`domU: IRQ ${irq} ran on port ${port}`), IRQ_HANDLED), 0, 'demo', null);
+const irq = dom0.bindInterdomainEvtchnToIrq(1, port); // dom0 connects to it
+dom0.notifyRemoteViaIrq(irq); // send → FIFO queue → callback vector → upcall → handler
+console.log(domU.procInterrupts());
