@@ -519,14 +519,18 @@ export class Hypervisor {
     const ch = d.channels;
     if (!ch.isValid(port) || ch.xenConsumer[port] !== 0) return -EINVAL;
     const state = ch.state[port];
+    // The remote end is looked up once, for the policy and the delivery. A domain reaches
+    // itself without the map lookup (it is live: it made the call).
+    let rd: Domain | undefined;
+    if (state === ECS.INTERDOMAIN) {
+      const rid = ch.remoteDom[port]!;
+      rd = rid === d.id && !d.dying ? d : this.domains.get(rid);
+    }
     // Xen asks the policy (xsm_evtchn_send) on every send, before looking at the state.
-    const denied = this.policy.evtchnSend(d, state === ECS.INTERDOMAIN ? this.domains.get(ch.remoteDom[port]!) : undefined);
+    const denied = this.policy.evtchnSend(d, rd);
     if (denied) return denied;
     switch (state) {
       case ECS.INTERDOMAIN: {
-        // A domain reaches itself without the map lookup (it is live: it made the call).
-        const rid = ch.remoteDom[port]!;
-        const rd = rid === d.id && !d.dying ? d : this.domains.get(rid);
         if (!rd) return -EINVAL;
         const rport = ch.detail[port]!;
         this.portSetPending(rd, rd.channels.notifyVcpu[rport]!, rport);
