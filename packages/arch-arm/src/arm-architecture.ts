@@ -4,8 +4,9 @@
  * (acknowledge, priority drop, then Xen's own action, a guest injection, or a vLPI); event-channel
  * upcalls are virtual PPI 31; the guest's side of each vCPU's virtual CPU interface runs the
  * registered handler per virtual IRQ (Linux: a per-CPU devid IRQ whose handler is the upcall
- * loop), never re-entering a vCPU that is still in a handler. There are no pirqs on Arm, so the
- * core answers EVTCHNOP_bind_pirq with -EOPNOTSUPP.
+ * loop), never re-entering a vCPU that is still in a handler. Modern Xen has no pirqs on Arm, so
+ * the core answers EVTCHNOP_bind_pirq with -EOPNOTSUPP; the `xenarmPirqs` option brings back
+ * the early Xen ARM port's pirqs (`XenArmPirqs`, SPEC §7).
  */
 import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import {
@@ -20,6 +21,7 @@ import {
   type GuestIrqSpace,
   type GuestIrqSpaceOptions,
   type HypervisorLink,
+  type PirqBackend,
   type Plugin,
   type Scheduler,
   type UpcallSink,
@@ -38,6 +40,7 @@ import {
 } from './gic.js';
 import { ArmGuestIrqSpace } from './guest-irq-space.js';
 import { Vgic, type InjectResult } from './vgic.js';
+import { XenArmPirqs, type XenArmPirqOptions } from './xenarm-pirq.js';
 import {
   GenericTimer,
   createVtimerStrategy,
@@ -64,6 +67,11 @@ export interface ArchArmOptions {
   readonly clock?: Clock;
   /** The vCPU scheduler; without one every vCPU counts as running and upcalls are synchronous. */
   readonly scheduler?: Scheduler;
+  /**
+   * Physical IRQs for guests as the early Xen ARM port had them (`true` or options: foreground
+   * domain, HID lines). Default off: modern Xen, EVTCHNOP_bind_pirq is `-EOPNOTSUPP`.
+   */
+  readonly xenarmPirqs?: boolean | XenArmPirqOptions;
 }
 
 /** The IRQ type Xen knows for a physical interrupt (from the device tree / ACPI). */
@@ -113,6 +121,10 @@ export class ArmArchitecture implements Architecture {
   readonly gic: Gic;
   /** The virtual-timer strategy in use. */
   readonly vtimerStrategy: VtimerStrategyName;
+  /** The xenarm pirq model, when the `xenarmPirqs` option is on. */
+  readonly xenarm: XenArmPirqs | undefined;
+  /** Physical IRQs for guests: the xenarm model when enabled, else none. */
+  readonly pirqs?: PirqBackend;
   private readonly clock: Clock | undefined;
   private readonly scheduler: Scheduler | undefined;
   private readonly nrSpis: number;
@@ -143,6 +155,21 @@ export class ArmArchitecture implements Architecture {
       virq: -1,
     }));
     this.gic.setCpuHandler((cpu) => this.onPhysicalIrq(cpu));
+    const xa = options.xenarmPirqs;
+    this.xenarm =
+      xa === undefined || xa === false
+        ? undefined
+        : new XenArmPirqs(
+            {
+              gic: this.gic,
+              hypervisorLink: () => this.link,
+              usedOtherwise: (irq) => this.descs[irq]!.xenHandler !== undefined || (this.descs[irq]!.flags & IRQ_GUEST) !== 0,
+              isEdge: (irq) => this.descs[irq]!.type === 'edge',
+              pcpuOf: (domid, vcpu) => this.pcpuOf(domid, vcpu),
+            },
+            xa === true ? {} : xa,
+          );
+    if (this.xenarm) this.pirqs = this.xenarm;
     const clock = this.clock;
     if (clock) {
       for (let p = 0; p < this.nrPcpus; p++) {
@@ -276,7 +303,7 @@ export class ArmArchitecture implements Architecture {
   requestXenIrq(irq: number, handler: (cpu: number, irq: number) => void): number {
     if (irqClass(irq) !== 'spi' || !this.gic.isLine(irq)) return -Errno.EINVAL;
     const desc = this.descs[irq]!;
-    if (desc.xenHandler || desc.flags & IRQ_GUEST) return -Errno.EBUSY;
+    if (desc.xenHandler || desc.flags & IRQ_GUEST || this.xenarm?.isGuestBound(irq)) return -Errno.EBUSY;
     desc.xenHandler = handler;
     this.gic.enable(irq);
     return 0;
@@ -296,7 +323,7 @@ export class ArmArchitecture implements Architecture {
     if (irqClass(irq) !== 'spi' || !this.gic.isLine(irq)) return -Errno.EINVAL;
     const desc = this.descs[irq]!;
     if (desc.type === undefined) return -Errno.EIO;
-    if (desc.xenHandler) return -Errno.EBUSY;
+    if (desc.xenHandler || this.xenarm?.isGuestBound(irq)) return -Errno.EBUSY;
     if (desc.flags & IRQ_GUEST) return desc.domid === domid && desc.virq === virq ? 0 : -Errno.EBUSY;
     if (d.routed.has(virq)) return -Errno.EBUSY;
     desc.flags = IRQ_GUEST;
@@ -459,6 +486,10 @@ export class ArmArchitecture implements Architecture {
       if (desc.flags & IRQ_GUEST) {
         desc.flags |= IRQ_INPROGRESS;
         this.domains.get(desc.domid)?.vgic.inject(undefined, desc.virq, true, irq);
+        continue;
+      }
+      if (this.xenarm?.isGuestBound(irq)) {
+        this.xenarm.handleIrq(cpu, irq);
         continue;
       }
       desc.xenHandler?.(cpu, irq);

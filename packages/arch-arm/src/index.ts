@@ -10,3 +10,4 @@ export * from './vgic.js';
 export * from './vtimer.js';
 export * from './guest-irq-space.js';
 export * from './arm-architecture.js';
+export * from './xenarm-pirq.js';
