@@ -7,7 +7,9 @@
  * interrupt), sets IMASK, does its tick work (which takes virtual CPU time, so a time slice can
  * end in the middle of it), then programs the next deadline, clears IMASK and returns, which
  * EOIs the virtual PPI. A deadline that is already past when the next one is programmed is
- * skipped, as Linux's periodic tick does: its interrupt never came, and it counts as lost.
+ * skipped, as Linux's periodic tick does: its interrupt never came, and it counts as lost. That
+ * guest is `PeriodicTickModel` from `@evtchn/arch-arm` (also what `evtchn run` uses for `vtimer`
+ * workloads).
  *
  * For every strategy the example counts the expiries programmed, delivered, delivered to the
  * wrong vCPU, lost, duplicated, and the delivery latency. Run: `pnpm --filter
@@ -17,14 +19,12 @@ import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
 import {
   ArmArchitecture,
-  CNTV_CTL_ENABLE,
-  CNTV_CTL_IMASK,
-  CNTV_CTL_ISTATUS,
-  PPI_VIRT_TIMER,
+  PeriodicTickModel,
   VTIMER_STRATEGIES,
+  type VcpuTickCounts,
   type VtimerStrategyName,
 } from '@evtchn/arch-arm';
-import { RoundRobinScheduler, VirtualClock, type TimerId } from '@evtchn/core';
+import { RoundRobinScheduler, VirtualClock } from '@evtchn/core';
 
 /** Parameters of one run. Times in ns. */
 export interface VtimerScenario {
@@ -58,29 +58,14 @@ export const DEFAULT_SCENARIO: VtimerScenario = {
   domain2CreatedAt: 123_456,
 };
 
-/** Per-vCPU counts. */
-export interface VcpuCounts {
-  /** `d<domid>v<vcpu>`. */
-  readonly name: string;
-  /** Deadlines the periodic tick asked for, up to the horizon. */
-  programmed: number;
-  /** Deadlines whose interrupt reached this vCPU (first time). */
-  delivered: number;
-  /** Timer interrupts this vCPU took while its own timer had not fired (ISTATUS clear). */
-  wrongVcpu: number;
-  /** Deadlines whose interrupt never came (skipped, or still undelivered at the end). */
-  lost: number;
-  /** Deadlines whose interrupt reached this vCPU more than once. */
-  duplicated: number;
-  /** Delivery latencies (ns after the deadline). */
-  readonly latencies: number[];
-}
+/** Per-vCPU counts (those of `PeriodicTickModel`). */
+export type VcpuCounts = Readonly<VcpuTickCounts>;
 
 /** One row of the comparison. */
 export interface VtimerRow {
   /** Strategy. */
   readonly strategy: VtimerStrategyName;
-  /** Sum over vCPUs of {@link VcpuCounts.programmed}. */
+  /** Sum over vCPUs of `programmed`. */
   readonly programmed: number;
   /** Sum of delivered. */
   readonly delivered: number;
@@ -100,21 +85,6 @@ export interface VtimerRow {
   readonly contextSwitches: number;
 }
 
-interface GuestTick {
-  readonly domid: number;
-  readonly vcpu: number;
-  readonly period: number;
-  readonly counts: VcpuCounts;
-  /** Deadline currently programmed, in the guest's virtual count; -1 before boot / after stop. */
-  deadline: number;
-  deliveredCurrent: boolean;
-  booted: boolean;
-  /** Remaining tick-handler work while descheduled, or 0. */
-  remaining: number;
-  workTimer: TimerId | undefined;
-  workDue: number;
-}
-
 /** Runs the scenario under one strategy and returns its row. */
 export function runVtimerScenario(strategy: VtimerStrategyName, scenario: Partial<VtimerScenario> = {}): VtimerRow {
   const s: VtimerScenario = { ...DEFAULT_SCENARIO, ...scenario };
@@ -131,129 +101,25 @@ export function runVtimerScenario(strategy: VtimerStrategyName, scenario: Partia
     arch.attachDomain({ id: 2, nrVcpus: nr2, privileged: false, nrPirqs: 0 }, noUpcalls);
   }
 
-  const ticks: GuestTick[] = s.periods.map((period, i) => {
-    const domid = i < nr1 ? 1 : 2;
-    const vcpu = i < nr1 ? i : i - nr1;
-    return {
-      domid,
-      vcpu,
-      period,
-      counts: { name: `d${domid}v${vcpu}`, programmed: 0, delivered: 0, wrongVcpu: 0, lost: 0, duplicated: 0, latencies: [] },
-      deadline: -1,
-      deliveredCurrent: false,
-      booted: false,
-      remaining: 0,
-      workTimer: undefined,
-      workDue: 0,
-    };
-  });
-  const tickOf = (domid: number, vcpu: number) => ticks.find((t) => t.domid === domid && t.vcpu === vcpu)!;
-  const resident = (t: GuestTick) => scheduler.processorOf(t.domid, t.vcpu) >= 0;
-
-  // Guest CPU time for the tick handler passes only while the vCPU is on a pCPU.
-  const armWork = (t: GuestTick) => {
-    if (t.remaining <= 0 || t.workTimer !== undefined || !resident(t)) return;
-    t.workDue = clock.now() + t.remaining;
-    t.workTimer = clock.at(t.workDue, () => {
-      t.workTimer = undefined;
-      t.remaining = 0;
-      finishTick(t);
-    });
-  };
-
-  // The cntvoff of each domain: counts are relative to the domain's creation.
-  const offsetOf = (domid: number) => (domid === 1 ? 0 : s.domain2CreatedAt);
-  const horizonCount = (t: GuestTick) => s.horizon - offsetOf(t.domid);
-
-  const program = (t: GuestTick, deadline: number) => {
-    const timer = arch.guestTimer(t.domid, t.vcpu);
-    if (deadline > horizonCount(t)) {
-      t.deadline = -1;
-      timer.writeCtl(0);
-      return;
-    }
-    t.counts.programmed++;
-    t.deadline = deadline;
-    t.deliveredCurrent = false;
-    timer.writeCval(deadline);
-    timer.writeCtl(CNTV_CTL_ENABLE);
-  };
-
-  const finishTick = (t: GuestTick) => {
-    const timer = arch.guestTimer(t.domid, t.vcpu);
-    let next = t.deadline + t.period;
-    // Linux's periodic tick: a deadline already in the past is skipped; its interrupt was lost.
-    while (next <= timer.counter() && next <= horizonCount(t)) {
-      t.counts.programmed++;
-      t.counts.lost++;
-      next += t.period;
-    }
-    program(t, next);
-    arch.guestEoi(t.domid, t.vcpu, PPI_VIRT_TIMER);
-  };
-
-  const onTimerIrq = (domid: number, vcpu: number): 'deferred' | void => {
-    const t = tickOf(domid, vcpu);
-    const timer = arch.guestTimer(domid, vcpu);
-    const ctl = timer.readCtl();
-    if (!(ctl & CNTV_CTL_ISTATUS)) {
-      t.counts.wrongVcpu++;
-      return; // IRQ_NONE: not this vCPU's timer
-    }
-    timer.writeCtl(ctl | CNTV_CTL_IMASK);
-    if (t.deliveredCurrent) {
-      t.counts.duplicated++;
-    } else {
-      t.deliveredCurrent = true;
-      t.counts.delivered++;
-      t.counts.latencies.push(timer.counter() - t.deadline);
-    }
-    t.remaining = s.handlerWork;
-    armWork(t);
-    return 'deferred';
-  };
-  for (const domid of nr2 > 0 ? [1, 2] : [1]) arch.setGuestIrqHandler(domid, PPI_VIRT_TIMER, (v) => onTimerIrq(domid, v));
-
-  scheduler.onSwitch((_pcpu, prev, next) => {
-    if (prev) {
-      const t = tickOf(prev.domid, prev.vcpu);
-      if (t.workTimer !== undefined) {
-        clock.cancel(t.workTimer);
-        t.workTimer = undefined;
-        t.remaining = t.workDue - clock.now();
-      }
-    }
-    if (next) {
-      const t = tickOf(next.domid, next.vcpu);
-      if (!t.booted) {
-        t.booted = true;
-        program(t, arch.guestTimer(t.domid, t.vcpu).counter() + t.period);
-      }
-      armWork(t);
-    }
-  });
-
-  for (const t of ticks) scheduler.addVcpu(t.domid, t.vcpu);
+  const ticks = new PeriodicTickModel({ arch, scheduler, clock, handlerWork: s.handlerWork, horizon: s.horizon });
+  const vcpus = s.periods.map((period, i) => (i < nr1 ? ticks.add(1, i, period) : ticks.add(2, i - nr1, period)));
+  for (const v of vcpus) scheduler.addVcpu(v.domid, v.vcpu);
   scheduler.start();
   clock.runUntil(s.horizon + s.drain);
   scheduler.stop();
+  // Every deadline is due by now: one whose interrupt has not arrived is lost.
+  ticks.finish();
 
-  for (const t of ticks) {
-    // A programmed deadline whose interrupt has not arrived by the end is lost too.
-    if (t.deadline >= 0 && !t.deliveredCurrent) t.counts.lost++;
-  }
-  const vcpus = ticks.map((t) => t.counts);
-  const sum = (f: (c: VcpuCounts) => number) => vcpus.reduce((a, c) => a + f(c), 0);
-  const lat = vcpus.flatMap((c) => c.latencies);
+  const t = ticks.totals();
   return {
     strategy,
-    programmed: sum((c) => c.programmed),
-    delivered: sum((c) => c.delivered),
-    wrongVcpu: sum((c) => c.wrongVcpu),
-    lost: sum((c) => c.lost),
-    duplicated: sum((c) => c.duplicated),
-    latencyMean: lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : 0,
-    latencyMax: lat.length ? Math.max(...lat) : 0,
+    programmed: t.programmed,
+    delivered: t.delivered,
+    wrongVcpu: t.wrongVcpu,
+    lost: t.lost,
+    duplicated: t.duplicated,
+    latencyMean: t.latencyMean,
+    latencyMax: t.latencyMax,
     vcpus,
     contextSwitches: scheduler.contextSwitches,
   };

@@ -10,4 +10,5 @@ export * from './vgic.js';
 export * from './vtimer.js';
 export * from './guest-irq-space.js';
 export * from './arm-architecture.js';
+export * from './guest-tick.js';
 export * from './xenarm-pirq.js';
