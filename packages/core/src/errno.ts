@@ -16,10 +16,12 @@ export const Errno = {
   EBUSY: 16,
   EEXIST: 17,
   EINVAL: 22,
+  EFBIG: 27,
   ENOSPC: 28,
   ENOSYS: 38,
   EOVERFLOW: 75,
   EOPNOTSUPP: 95,
+  ENOTCONN: 107,
 } as const;
 
 /** Name of an errno constant, e.g. `'EINVAL'`. */

@@ -15,10 +15,10 @@ import { DOMID_SELF, Errno, type AbiGuestOps, type EventChannelOps } from '@evtc
 export const EVTCHN_RING_SIZE = 1024;
 
 /** `EFBIG`: read(2) on the device after the ring overflowed. */
-export const EFBIG = 27;
+export const EFBIG = Errno.EFBIG;
 
 /** `ENOTCONN`: the port is not bound through this handle. */
-export const ENOTCONN = 107;
+export const ENOTCONN = Errno.ENOTCONN;
 
 /** What the device needs from the guest's event layer. */
 export interface EvtchnDeviceHost {
