@@ -67,6 +67,20 @@ describe('PeriodicTickModel', () => {
     expect(c.programmed).toBe(c.delivered + c.lost + c.pending);
   });
 
+  it('handler work that ends exactly as the slice does is finished when the vCPU runs again', () => {
+    const m = machine('xen-owned', 1, 2);
+    const ticks = m.model({ handlerWork: 50 });
+    ticks.add(1, 0, 950);
+    m.start();
+    m.clock.runUntil(1500);
+    // Handled at 950, its work due at 1000, when the slice ends (the switch comes first).
+    expect(m.arch.handlingIrq(1, 0)).toBe(PPI_VIRT_TIMER);
+    m.clock.runUntil(2500);
+    // Done at 2000: 1900 is skipped, 2850 programmed.
+    expect(m.arch.handlingIrq(1, 0)).toBe(-1);
+    expect(ticks.counts[0]).toMatchObject({ programmed: 3, delivered: 1, lost: 1 });
+  });
+
   it('counts a timer interrupt taken while its own timer has not fired as wrong-vCPU', () => {
     const m = machine('xen-owned', 1, 1);
     const ticks = m.model();

@@ -115,7 +115,9 @@ interface Tick {
   offset: number;
   deliveredCurrent: boolean;
   booted: boolean;
-  /** Tick-handler work left while descheduled, or 0. */
+  /** In the tick handler (its work not done yet). */
+  handling: boolean;
+  /** Tick-handler work left (may be 0 when a switch-out came exactly as it finished). */
   remaining: number;
   workTimer: TimerId | undefined;
   workDue: number;
@@ -176,6 +178,7 @@ export class PeriodicTickModel {
       offset: 0,
       deliveredCurrent: false,
       booted: false,
+      handling: false,
       remaining: 0,
       workTimer: undefined,
       workDue: 0,
@@ -240,11 +243,12 @@ export class PeriodicTickModel {
 
   /** Guest CPU time for the tick handler passes only while the vCPU is on a pCPU. */
   private armWork(t: Tick): void {
-    if (t.remaining <= 0 || t.workTimer !== undefined || this.finished || !this.resident(t)) return;
+    if (!t.handling || t.workTimer !== undefined || this.finished || !this.resident(t)) return;
     t.workDue = this.clock.now() + t.remaining;
     t.workTimer = this.clock.at(t.workDue, () => {
       t.workTimer = undefined;
       t.remaining = 0;
+      t.handling = false;
       this.finishTick(t);
     });
   }
@@ -300,11 +304,12 @@ export class PeriodicTickModel {
       t.counts.latencies.push(latency);
       this.onDelivery?.(t.counts, latency);
     }
-    t.remaining = this.handlerWork;
-    if (t.remaining <= 0) {
+    if (this.handlerWork <= 0) {
       this.finishTick(t);
       return 'deferred'; // finishTick EOIed
     }
+    t.handling = true;
+    t.remaining = this.handlerWork;
     this.armWork(t);
     return 'deferred';
   }
