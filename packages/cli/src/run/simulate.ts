@@ -5,9 +5,16 @@
  * upcalls to a vCPU model that takes the interrupt after an entry latency, runs the guest's
  * upcall loop, and is busy for a fixed cost per handled event, so a queue of pending events
  * drains in the order the ABI scans it (FIFO: by priority) and latency reflects that order.
+ *
+ * On Arm the vCPUs are time-sliced on the configured pCPUs by the platform's round-robin
+ * scheduler, and a vCPU takes interrupts only while it runs. `vtimer` workloads are guests'
+ * periodic virtual-timer ticks (`PeriodicTickModel`), delivered by the configured strategy;
+ * `spi` workloads are level-triggered device interrupts routed to a guest, travelling physical
+ * SPI → Xen → vGIC → the guest's handler, which acknowledges the device and EOIs.
  */
 import {
   ECS,
+  Errno,
   VIRQ,
   createPlatform,
   type Platform,
@@ -16,6 +23,7 @@ import {
   type Plugin,
   type UpcallSink,
 } from '@evtchn/core';
+import { ArmArchitecture, PeriodicTickModel, sumTickCounts, type TickTotals, type VcpuTickCounts } from '@evtchn/arch-arm';
 import type { X86Architecture } from '@evtchn/arch-x86';
 import { IRQF_PERCPU, IRQF_SHARED, IRQ_HANDLED, LinuxGuest } from '@evtchn/guest-linux';
 import { SeededRandom } from './rng.js';
@@ -46,6 +54,8 @@ export interface SimulationOptions {
   upcallEntryNs?: number;
   /** Time a vCPU spends per handled event (default 800 ns). */
   handlerCostNs?: number;
+  /** Arm: virtual CPU time a guest's timer tick handler takes (default 50 µs). */
+  tickWorkNs?: number;
 }
 
 /** Counters of one domain. */
@@ -68,6 +78,46 @@ export interface DomainRunStats {
   upcalls: number;
   /** The guest's `/proc/interrupts`. */
   procInterrupts: string;
+  /** Arm: the domain's periodic virtual-timer ticks (`vtimer` workloads), summed over its vCPUs. */
+  vtimer?: VtimerRunStats;
+  /** Arm: the physical SPIs routed to this domain (`spi` workloads). */
+  spis?: SpiRunStats[];
+}
+
+/** Virtual-timer tick counts of one domain (times in ns). */
+export interface VtimerRunStats extends TickTotals {
+  /** vCPUs running a tick. */
+  ticks: number;
+}
+
+/** Counts of one physical SPI routed to a guest (times in ns). */
+export interface SpiRunStats {
+  /** Workload name. */
+  name: string;
+  /** Physical SPI (also the guest's virtual SPI: routed 1:1, like xl's `irqs`). */
+  irq: number;
+  /** Times the device raised its line. */
+  raised: number;
+  /** Guest handler runs. */
+  delivered: number;
+  /** Raises while the line was still up (merged into the pending interrupt). */
+  coalesced: number;
+  /** Median latency, first unhandled raise to the guest's handler. */
+  p50: number;
+  /** Largest latency. */
+  max: number;
+}
+
+/** How the vCPUs were scheduled (Arm runs). */
+export interface SchedulerRunStats {
+  /** Physical CPUs. */
+  pcpus: number;
+  /** Time slice (ns). */
+  timeSliceNs: number;
+  /** Context switches made (a switch to or from idle counts). */
+  contextSwitches: number;
+  /** Virtual-timer delivery strategy. */
+  vtimer: string;
 }
 
 /** Latency figures of one priority level. */
@@ -98,12 +148,25 @@ export interface RunReport {
   domains: DomainRunStats[];
   /** Send → handler latency by priority. */
   latency: LatencyRow[];
+  /** Arm: the vCPU scheduler. */
+  scheduler?: SchedulerRunStats;
 }
 
 interface VcpuState {
   scheduled: boolean;
+  /** The upcall's entry time came while the vCPU was descheduled: enter when it runs again. */
+  waiting: boolean;
   busyUntil: number;
   upcalls: number;
+  enter: () => void;
+}
+
+interface SpiState {
+  readonly domain: number;
+  readonly stats: SpiRunStats;
+  /** Time of the first raise the guest has not handled yet, or -1. */
+  firstRaised: number;
+  readonly latencies: number[];
 }
 
 interface PortStats {
@@ -114,6 +177,9 @@ interface PortStats {
 
 const DEFAULT_ENTRY_NS = 1500;
 const DEFAULT_HANDLER_NS = 800;
+const DEFAULT_TICK_WORK_NS = 50_000;
+/** Time slice of the Arm runs' scheduler. */
+const ARM_TIME_SLICE_NS = 1_000_000;
 
 function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;
@@ -135,6 +201,9 @@ export class Simulation {
   private readonly sentTo = new Map<number, number>();
   /** The upcall in progress: its domain, vCPU, start and handled count. */
   private current: { dom: number; vcpu: number; start: number; handled: number } | undefined;
+  /** Arm: the guests' periodic virtual-timer ticks, once a `vtimer` workload asks for one. */
+  private ticks: PeriodicTickModel | undefined;
+  private readonly spis: SpiState[] = [];
 
   /**
    * @param cfg - the validated configuration
@@ -149,14 +218,31 @@ export class Simulation {
     this.rng = new SeededRandom(opts.seed);
     this.entryNs = opts.upcallEntryNs ?? DEFAULT_ENTRY_NS;
     this.costNs = opts.handlerCostNs ?? DEFAULT_HANDLER_NS;
+    const arm = cfg.arch.name === 'arm' && !cfg.arch.module;
     this.platform = createPlatform({
       arch: plugins.arch,
       abis: plugins.abis,
       guest: plugins.guest,
       policy: plugins.policy,
       domains: cfg.domains,
+      // The Arm plugin was given nrPcpus = arch.pcpus ?? 2 too; the two must agree.
+      scheduler: arm ? { pcpus: cfg.arch.pcpus ?? 2, timeSliceNs: ARM_TIME_SLICE_NS } : undefined,
     });
     for (const pd of this.platform.domains.values()) this.attachVcpuModel(pd);
+    this.platform.scheduler?.onSwitch((_pcpu, _prev, next) => {
+      const st = next && this.vcpus.get(next.domid)?.[next.vcpu];
+      if (st?.waiting) {
+        st.waiting = false;
+        // After the context switch has finished.
+        this.platform.clock.at(this.platform.clock.now(), st.enter);
+      }
+    });
+  }
+
+  private armArch(label: string, what: string): ArmArchitecture {
+    const arch = this.platform.arch;
+    if (!(arch instanceof ArmArchitecture) || !this.platform.scheduler) throw new Error(`${label}: ${what} workloads need arch arm`);
+    return arch;
   }
 
   private guestOf(id: number): LinuxGuest {
@@ -174,15 +260,20 @@ export class Simulation {
     const guest = pd.guest;
     if (!guest) return;
     const dom = pd.domain.id;
-    const states: VcpuState[] = Array.from({ length: pd.domain.nrVcpus }, () => ({ scheduled: false, busyUntil: 0, upcalls: 0 }));
-    this.vcpus.set(dom, states);
     const clock = this.platform.clock;
-    const sink: UpcallSink = {
-      upcall: (vcpu) => {
-        const st = states[vcpu];
-        if (!st || st.scheduled) return;
-        st.scheduled = true;
-        clock.at(Math.max(clock.now(), st.busyUntil) + this.entryNs, () => {
+    const scheduler = this.platform.scheduler;
+    const states: VcpuState[] = Array.from({ length: pd.domain.nrVcpus }, (_, vcpu) => {
+      const st: VcpuState = {
+        scheduled: false,
+        waiting: false,
+        busyUntil: 0,
+        upcalls: 0,
+        enter: () => {
+          // Guest code runs only on a pCPU.
+          if (scheduler && scheduler.processorOf(dom, vcpu) < 0) {
+            st.waiting = true;
+            return;
+          }
           st.scheduled = false;
           st.upcalls++;
           this.current = { dom, vcpu, start: clock.now(), handled: 0 };
@@ -190,7 +281,17 @@ export class Simulation {
           guest.upcall(vcpu);
           st.busyUntil = clock.now() + this.current.handled * this.costNs;
           this.current = undefined;
-        });
+        },
+      };
+      return st;
+    });
+    this.vcpus.set(dom, states);
+    const sink: UpcallSink = {
+      upcall: (vcpu) => {
+        const st = states[vcpu];
+        if (!st || st.scheduled) return;
+        st.scheduled = true;
+        clock.at(Math.max(clock.now(), st.busyUntil) + this.entryNs, st.enter);
       },
     };
     pd.domain.attachGuest(sink);
@@ -401,9 +502,79 @@ export class Simulation {
           });
           break;
         }
+        case 'vtimer': {
+          const arch = this.armArch(label, 'vtimer');
+          const nrVcpus = hv.domain(w.domain)?.nrVcpus ?? 0;
+          const ticks = (this.ticks ??= new PeriodicTickModel({
+            arch,
+            scheduler: this.platform.scheduler!,
+            clock,
+            handlerWork: this.opts.tickWorkNs ?? DEFAULT_TICK_WORK_NS,
+            onDelivery: this.opts.trace
+              ? (c, latency) => this.traceLine({ ev: 'vtimer', dom: c.domid, vcpu: c.vcpu, latency })
+              : undefined,
+          }));
+          const period = Math.max(1, Math.round(w.periodUs * 1000));
+          for (const vcpu of w.vcpu !== undefined ? [w.vcpu] : Array.from({ length: nrVcpus }, (_, v) => v)) {
+            try {
+              ticks.add(w.domain, vcpu, period);
+            } catch (e) {
+              throw new Error(`${label}: ${(e as Error).message}`);
+            }
+          }
+          break;
+        }
+        case 'spi':
+          this.setUpSpi(label, w.name ?? `spi${w.irq}`, w.irq, w.domain, w.rate);
+          break;
         default:
-          throw new Error(`${label}: workload type "${w.type}" is not run by \`evtchn run\` on this architecture`);
+          throw new Error(`${label}: workload type "${(w as { type: string }).type}" is not run by \`evtchn run\` on this architecture`);
       }
+    });
+  }
+
+  /**
+   * A device on physical SPI `irq` passed through to `domain` (SPEC §5.2): Xen routes the SPI
+   * to the guest as the same virtual SPI; the guest's driver enables it and its handler
+   * acknowledges the device (the line drops) and EOIs, which deactivates the physical SPI.
+   * The device raises its level-triggered line at Poisson times.
+   */
+  private setUpSpi(label: string, name: string, irq: number, domain: number, rate: number): void {
+    const arch = this.armArch(label, 'spi');
+    const clock = this.platform.clock;
+    let rc = arch.configureIrqType(irq, 'level');
+    if (rc === 0) rc = arch.routeIrqToGuest(domain, irq, irq);
+    if (rc < 0) {
+      const hint =
+        rc === -Errno.EINVAL
+          ? ` (the SPI must be below ${arch.gic.nrLines} and, as a virtual SPI, below 32 + the domain's nrSpis: arch.options.nrSpis)`
+          : rc === -Errno.EBUSY
+            ? ' (already routed)'
+            : '';
+      throw new Error(`${label}: routing SPI ${irq} to domain ${domain} failed (${rc})${hint}`);
+    }
+    const spi: SpiState = {
+      domain,
+      stats: { name, irq, raised: 0, delivered: 0, coalesced: 0, p50: 0, max: 0 },
+      firstRaised: -1,
+      latencies: [],
+    };
+    this.spis.push(spi);
+    const vgic = arch.vgic(domain);
+    vgic.enable(vgic.spiTarget(irq), irq);
+    arch.setGuestIrqHandler(domain, irq, (vcpu) => {
+      arch.gic.setLine(irq, false);
+      spi.stats.delivered++;
+      if (spi.firstRaised >= 0) spi.latencies.push(clock.now() - spi.firstRaised);
+      spi.firstRaised = -1;
+      if (this.opts.trace) this.traceLine({ ev: 'spi', dom: domain, vcpu, irq });
+    });
+    this.poisson(rate, () => {
+      spi.stats.raised++;
+      if (spi.firstRaised >= 0) spi.stats.coalesced++;
+      else spi.firstRaised = clock.now();
+      if (this.opts.trace) this.traceLine({ ev: 'raise', irq });
+      arch.gic.setLine(irq, true);
     });
   }
 
@@ -419,6 +590,13 @@ export class Simulation {
     }
     clock.runUntil(total);
     this.opts.onProgress?.(total, total);
+    const sched = this.platform.scheduler;
+    if (this.ticks && sched) {
+      // A deadline due less than a scheduler round before the end may still be delivered: pending.
+      let vcpus = 0;
+      for (const pd of this.platform.domains.values()) vcpus += pd.domain.nrVcpus;
+      this.ticks.finish(sched.timeSlice * Math.ceil(vcpus / sched.nrPcpus) + (this.opts.tickWorkNs ?? DEFAULT_TICK_WORK_NS));
+    }
     return this.report();
   }
 
@@ -442,6 +620,7 @@ export class Simulation {
         dropped: c.droppedNoControlBlock + c.droppedOther + (g ? g.stats.noIrq + g.stats.droppedActive : 0),
         upcalls: (this.vcpus.get(id) ?? []).reduce((n, v) => n + v.upcalls, 0),
         procInterrupts: g?.procInterrupts() ?? '',
+        ...this.armStats(id),
       });
     }
     const latency: LatencyRow[] = [...this.latency.entries()]
@@ -450,14 +629,39 @@ export class Simulation {
         const s = [...samples].sort((x, y) => x - y);
         return { priority, count: s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s[s.length - 1] ?? 0 };
       });
+    const sched = this.platform.scheduler;
+    const arch = this.platform.arch;
     return {
       durationNs: this.opts.durationNs,
       seed: this.opts.seed,
-      arch: this.platform.arch.name,
+      arch: arch.name,
       abis: this.platform.abis.map((a) => a.name),
       domains,
       latency,
+      ...(sched && {
+        scheduler: {
+          pcpus: sched.nrPcpus,
+          timeSliceNs: sched.timeSlice,
+          contextSwitches: sched.contextSwitches,
+          vtimer: arch instanceof ArmArchitecture ? arch.vtimerStrategy : '-',
+        },
+      }),
     };
+  }
+
+  /** The Arm-only counters of a domain (absent when it has no such workload). */
+  private armStats(dom: number): Pick<DomainRunStats, 'vtimer' | 'spis'> {
+    const out: Pick<DomainRunStats, 'vtimer' | 'spis'> = {};
+    const ticks: Readonly<VcpuTickCounts>[] = (this.ticks?.counts ?? []).filter((c) => c.domid === dom);
+    if (ticks.length) out.vtimer = { ticks: ticks.length, ...sumTickCounts(ticks) };
+    const spis = this.spis.filter((s) => s.domain === dom);
+    if (spis.length) {
+      out.spis = spis.map((s) => {
+        const sorted = [...s.latencies].sort((a, b) => a - b);
+        return { ...s.stats, p50: percentile(sorted, 0.5), max: sorted[sorted.length - 1] ?? 0 };
+      });
+    }
+    return out;
   }
 }
 
@@ -478,6 +682,34 @@ export function formatRunReport(r: RunReport): string {
   out.push('priority  events     p50     p99     max');
   for (const l of r.latency) {
     out.push(`${String(l.priority).padStart(8)}  ${String(l.count).padStart(6)}  ${us(l.p50).padStart(6)}  ${us(l.p99).padStart(6)}  ${us(l.max).padStart(6)}`);
+  }
+  const sched = r.scheduler;
+  if (sched) {
+    out.push('');
+    out.push(`vCPUs time-sliced on ${sched.pcpus} pCPUs, slice ${us(sched.timeSliceNs)} us: ${sched.contextSwitches} context switches`);
+  }
+  const timers = r.domains.filter((d) => d.vtimer);
+  if (timers.length) {
+    out.push('');
+    out.push(`virtual timer ticks (strategy ${sched?.vtimer ?? '-'}; latency in us)`);
+    out.push('domain      vcpus  programmed  delivered  lost  duplicated  wrong-vcpu  pending   mean    max');
+    for (const d of timers) {
+      const t = d.vtimer!;
+      out.push(
+        `${d.name.padEnd(10)}  ${String(t.ticks).padStart(5)}  ${String(t.programmed).padStart(10)}  ${String(t.delivered).padStart(9)}  ${String(t.lost).padStart(4)}  ${String(t.duplicated).padStart(10)}  ${String(t.wrongVcpu).padStart(10)}  ${String(t.pending).padStart(7)}  ${us(t.latencyMean).padStart(6)}  ${us(t.latencyMax).padStart(6)}`,
+      );
+    }
+  }
+  const spis = r.domains.flatMap((d) => (d.spis ?? []).map((s) => [d.name, s] as const));
+  if (spis.length) {
+    out.push('');
+    out.push('SPIs routed to guests (latency, raise to guest handler, in us)');
+    out.push('name        irq  domain      raised  delivered  coalesced     p50     max');
+    for (const [dom, s] of spis) {
+      out.push(
+        `${s.name.padEnd(10)}  ${String(s.irq).padStart(3)}  ${dom.padEnd(10)}  ${String(s.raised).padStart(6)}  ${String(s.delivered).padStart(9)}  ${String(s.coalesced).padStart(9)}  ${us(s.p50).padStart(6)}  ${us(s.max).padStart(6)}`,
+      );
+    }
   }
   for (const d of r.domains) {
     if (!d.procInterrupts) continue;
