@@ -125,8 +125,8 @@ interface Tick {
 
 /**
  * Periodic virtual-timer ticks of guest vCPUs (see the module comment). Build it after the
- * architecture (its context-switch listener must run after the architecture's), {@link add}
- * one tick per vCPU, run the clock, then {@link finish}.
+ * architecture (its context-switch listener must run after the architecture's), {@link PeriodicTickModel.add}
+ * one tick per vCPU, run the clock, then {@link PeriodicTickModel.finish}.
  */
 export class PeriodicTickModel {
   private readonly arch: ArmArchitecture;
