@@ -6,7 +6,18 @@
  */
 export { main, type CliIo } from './main.js';
 export * from './replay/index.js';
-export { Simulation, formatRunReport, type RunReport, type DomainRunStats, type LatencyRow, type SimulationOptions, type SimulationPlugins } from './run/simulate.js';
+export {
+  Simulation,
+  formatRunReport,
+  type RunReport,
+  type DomainRunStats,
+  type LatencyRow,
+  type SimulationOptions,
+  type SimulationPlugins,
+  type SpiRunStats,
+  type VtimerRunStats,
+  type SchedulerRunStats,
+} from './run/simulate.js';
 export { resolvePlugins } from './run/plugins.js';
 export { runConfigFile, loadConfigFile, hypervisorFromFile, RunSetupError, DEFAULT_RUN_DURATION, type RunFileOptions } from './run/command.js';
 export { SeededRandom } from './run/rng.js';
