@@ -5,7 +5,6 @@
  * back to itself, bind_evtchn_to_irq, FIFO set_priority, affinity to the port's vCPU, then
  * request_irq (which unmasks it).
  */
-import { archBench } from './arch.js';
 import { abi2, core, fifo, linux } from './stack.js';
 
 /** Domain id of the benchmarked guest. */
@@ -31,7 +30,7 @@ function countingHandler() {
 export function buildPlatform(abi, vcpus, ports = 64) {
   const isFifo = abi === 'fifo';
   const platform = core.createPlatform({
-    arch: archBench({ pirqs: 'none', nrIrqs: Math.max(4096, ports + 1024) }),
+    arch: core.archNull({ pirqs: 'none', nrIrqs: Math.max(4096, ports + 1024) }),
     abis: isFifo ? [abi2.abi2Level(), fifo.abiFifo()] : [abi2.abi2Level()],
     guest: linux.guestLinux({ fifo: isFifo }),
     domains: [{ id: GUEST_DOMID, vcpus, maxEvtchnPort: isFifo ? FIFO_PORTS - 1 : 4095 }],

@@ -3,7 +3,6 @@
  * both ends bound to IRQs with a handler (a split driver's frontend and backend). Reports the
  * time to build it (platform, domains, guest layers, channels) and the live memory it holds.
  */
-import { archBench } from '../lib/arch.js';
 import { liveBytes, seconds } from '../lib/measure.js';
 import { abi2, core, fifo, linux } from '../lib/stack.js';
 
@@ -15,7 +14,7 @@ function build(nrGuests, channels) {
   const domains = [{ id: 0, vcpus: 4 }];
   for (let i = 1; i <= nrGuests; i++) domains.push({ id: i, vcpus: 1 });
   const platform = core.createPlatform({
-    arch: archBench({ pirqs: 'none', nrIrqs: Math.max(4096, nrGuests * channels + 1024) }),
+    arch: core.archNull({ pirqs: 'none', nrIrqs: Math.max(4096, nrGuests * channels + 1024) }),
     abis: [abi2.abi2Level(), fifo.abiFifo()],
     guest: linux.guestLinux(),
     domains,

@@ -4,7 +4,6 @@
  * both closed); bind_ipi + close; the raw `eventChannelOp` interface the hypercall replay uses;
  * and the delivery replay's whole `bind` + `close` (guest IRQ layer included).
  */
-import { archBench } from '../lib/arch.js';
 import { allocLoopback, bindGuest, bindPorts, buildPlatform, closePort } from '../lib/platform.js';
 import { median, seconds } from '../lib/measure.js';
 import { abi2, core, fifo } from '../lib/stack.js';
@@ -37,7 +36,7 @@ export function measureHypercalls(p = {}) {
   const minSeconds = p.minSeconds ?? 0.3;
   const samples = p.samples ?? 3;
   const platform = core.createPlatform({
-    arch: archBench({ pirqs: 'none' }),
+    arch: core.archNull({ pirqs: 'none' }),
     abis: [abi2.abi2Level(), fifo.abiFifo()],
     domains: [{ id: 0 }, { id: 1 }],
   });
