@@ -12,7 +12,7 @@ import {
   IRQS_PENDING,
   IRQS_REPLAY,
 } from './constants.js';
-import { IrqFlow, maskAckIrq, maskIrq, unmaskIrq, type IrqDesc } from './irq-desc.js';
+import { IrqFlow, countIrq, maskAckIrq, maskIrq, unmaskIrq, type IrqDesc } from './irq-desc.js';
 
 /** Told after every run of a descriptor's actions (statistics, the platform's event bus). */
 export interface FlowObserver {
@@ -50,7 +50,7 @@ export function handleEdgeIrq(desc: IrqDesc, cpu: number, observer: FlowObserver
     maskAckIrq(desc);
     return;
   }
-  desc.kstat[cpu]!++;
+  countIrq(desc, cpu);
   desc.chip?.ack?.(desc);
   do {
     if (desc.action === null) {
@@ -81,14 +81,14 @@ export function handleFasteoiIrq(desc: IrqDesc, cpu: number, observer: FlowObser
     chip?.eoi?.(desc);
     return;
   }
-  desc.kstat[cpu]!++;
+  countIrq(desc, cpu);
   handleIrqEvent(desc, cpu, observer);
   chip?.eoi?.(desc);
 }
 
 /** Per-CPU flow (`handle_percpu_irq`): count, ack, actions, eoi. */
 export function handlePercpuIrq(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
-  desc.kstat[cpu]!++;
+  countIrq(desc, cpu);
   const chip = desc.chip;
   chip?.ack?.(desc);
   runActions(desc, cpu, observer);

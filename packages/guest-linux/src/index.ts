@@ -12,6 +12,8 @@ export { IrqInfo } from './irq-info.js';
 export {
   IrqAction,
   IrqDesc,
+  IrqStats,
+  countIrq,
   IrqFlow,
   type IrqChip,
   type IrqFlowKind,

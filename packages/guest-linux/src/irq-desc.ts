@@ -96,8 +96,8 @@ export class IrqDesc {
   depth = 1;
   /** Head of the action chain. */
   action: IrqAction | null = null;
-  /** Interrupts counted per CPU (`kstat_irqs`). */
-  readonly kstat: Uint32Array;
+  /** The guest's per-CPU interrupt counts (`kstat_irqs`), shared by all its descriptors. */
+  readonly stats: IrqStats;
   /** Events whose handlers all returned `IRQ_NONE`. */
   unhandled = 0;
   /** The Xen event-channel state of the IRQ (`null` for IRQs of other layers). */
@@ -105,13 +105,20 @@ export class IrqDesc {
 
   /**
    * @param irq - the IRQ number
-   * @param nrCpus - CPUs to count interrupts for
+   * @param stats - the guest's count table, or a number of CPUs for a descriptor of its own
    */
   constructor(
     readonly irq: number,
-    nrCpus: number,
+    stats: IrqStats | number,
   ) {
-    this.kstat = new Uint32Array(nrCpus);
+    this.stats = typeof stats === 'number' ? new IrqStats(stats, irq + 1) : stats;
+    this.stats.ensure(irq);
+  }
+
+  /** Interrupts counted per CPU (`kstat_irqs`), as a view into the guest's table. */
+  get kstat(): Uint32Array {
+    const n = this.stats.nrCpus;
+    return this.stats.counts.subarray(this.irq * n, this.irq * n + n);
   }
 
   /** Whether the status word has every bit of `bits`. */
@@ -121,10 +128,48 @@ export class IrqDesc {
 
   /** Total interrupts over all CPUs. */
   get count(): number {
+    const k = this.kstat;
     let n = 0;
-    for (let i = 0; i < this.kstat.length; i++) n += this.kstat[i]!;
+    for (let i = 0; i < k.length; i++) n += k[i]!;
     return n;
   }
+}
+
+/**
+ * Per-CPU interrupt counts of every IRQ of a guest in one typed array (row = IRQ), so that
+ * counting an interrupt on the event path touches no per-IRQ object.
+ */
+export class IrqStats {
+  /** Counts, `irq * nrCpus + cpu`. Replaced when the table grows. */
+  counts: Uint32Array;
+
+  /**
+   * @param nrCpus - CPUs per row
+   * @param capacity - IRQ rows to start with
+   */
+  constructor(
+    readonly nrCpus: number,
+    capacity = 256,
+  ) {
+    this.counts = new Uint32Array(Math.max(1, capacity) * nrCpus);
+  }
+
+  /** Makes room for `irq`'s row. */
+  ensure(irq: number): void {
+    const need = (irq + 1) * this.nrCpus;
+    if (need <= this.counts.length) return;
+    let len = this.counts.length;
+    while (len < need) len *= 2;
+    const bigger = new Uint32Array(len);
+    bigger.set(this.counts);
+    this.counts = bigger;
+  }
+}
+
+/** `kstat_incr_irqs_this_cpu`: counts one interrupt of `desc` on `cpu`. */
+export function countIrq(desc: IrqDesc, cpu: number): void {
+  const stats = desc.stats;
+  stats.counts[desc.irq * stats.nrCpus + cpu]!++;
 }
 
 /** Masks the IRQ at the chip unless already masked (`mask_irq`). */

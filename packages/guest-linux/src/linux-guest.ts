@@ -67,6 +67,7 @@ import {
   type IrqChip,
   type IrqFlowKind,
   type IrqHandler,
+  IrqStats,
 } from './irq-desc.js';
 import { IrqInfo } from './irq-info.js';
 import { Linux2007IrqSpace, choose2007Abi, requestIrq2007, type LinuxEra } from './era-2007.js';
@@ -159,6 +160,8 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   readonly online: Uint8Array;
   /** Per-CPU number of channels bound there (`channels_on_cpu`), for affinity. */
   readonly channelsOnCpu: Int32Array;
+  /** Per-CPU interrupt counts of every IRQ (`kstat_irqs`), one table for all descriptors. */
+  readonly irqStats: IrqStats;
   /** Per-CPU IRQ epoch, bumped after every upcall loop. */
   readonly irqEpoch: Uint32Array;
   /** Per-CPU VIRQ→IRQ table, `NR_VIRQS` entries per CPU, -1 = none. */
@@ -236,6 +239,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     const n = this.nrCpus;
     this.online = new Uint8Array(n).fill(1);
     this.channelsOnCpu = new Int32Array(n);
+    this.irqStats = new IrqStats(n);
     this.irqEpoch = new Uint32Array(n);
     this.virqToIrq = new Int32Array(n * NR_VIRQS).fill(-1);
     this.ipiToIrq = new Int32Array(n * this.nrIpis).fill(-1);
@@ -329,7 +333,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
 
   /** Creates the descriptor and info of a freshly allocated IRQ number (`xen_irq_init`). */
   private initIrq(irq: number): IrqInfo {
-    const desc = new IrqDesc(irq, this.nrCpus);
+    const desc = new IrqDesc(irq, this.irqStats);
     desc.status |= IRQ_NOREQUEST;
     const info = new IrqInfo(irq);
     info.spuriousThreshold = this.spuriousThreshold;
