@@ -470,19 +470,22 @@ export class Simulation {
         }
         case 'pirq': {
           const arch = this.platform.arch as Partial<X86Architecture>;
-          if (!arch.irqs || w.gsi === undefined) throw new Error(`${label}: pirq workloads need arch x86 and a gsi`);
+          if (!arch.irqs) throw new Error(`${label}: pirq workloads need arch x86`);
           const irqs = arch.irqs;
           const gsi = w.gsi;
-          const shared = w.shared ?? w.domains.length > 1;
+          const name = w.name ?? (gsi !== undefined ? `gsi${gsi}` : 'msi');
+          const shared = gsi !== undefined && (w.shared ?? w.domains.length > 1);
           const ports: Array<[number, number]> = [];
+          let msiIrq = -1;
           for (const dom of w.domains) {
             const g = this.guestOf(dom);
-            // The toolstack maps the GSI to a pirq of the domain and grants it (passthrough).
-            const pirq = irqs.mapPirq(dom, { type: 'gsi', gsi });
-            if (pirq < 0) throw new Error(`${label}: mapping GSI ${gsi} for domain ${dom} failed (${pirq})`);
+            // The toolstack maps the GSI or a new MSI to a pirq of the domain and grants it
+            // (device passthrough), then the guest binds that pirq.
+            const pirq = irqs.mapPirq(dom, gsi !== undefined ? { type: 'gsi', gsi } : { type: 'msi', nvec: 1 });
+            if (pirq < 0) throw new Error(`${label}: mapping ${name} for domain ${dom} failed (${pirq})`);
             hv.domain(dom)!.grantPirq(pirq);
-            const irq = g.bindPirqGsiToIrq(gsi, pirq, shared, w.name ?? `gsi${gsi}`);
-            if (irq < 0) throw new Error(`${label}: domain ${dom} could not bind GSI ${gsi} (${irq})`);
+            const irq = gsi !== undefined ? g.bindPirqGsiToIrq(gsi, pirq, shared, name) : g.bindPirqMsiToIrq(pirq, 1, name);
+            if (irq < 0) throw new Error(`${label}: domain ${dom} could not bind ${name} (${irq})`);
             const rc = g.requestIrq(
               irq,
               (i) => {
@@ -490,15 +493,17 @@ export class Simulation {
                 return IRQ_HANDLED;
               },
               shared ? IRQF_SHARED : 0,
-              w.name ?? `gsi${gsi}`,
+              name,
               `${label}:${dom}`,
             );
-            if (rc < 0) throw new Error(`${label}: domain ${dom} request_irq of GSI ${gsi} failed (${rc})`);
+            if (rc < 0) throw new Error(`${label}: domain ${dom} request_irq of ${name} failed (${rc})`);
             ports.push([dom, g.evtchnFromIrq(irq)]);
+            if (gsi === undefined) msiIrq = irqs.irqOfPirq(dom, pirq);
           }
           this.poisson(w.rate, () => {
             for (const [dom, port] of ports) if (hv.domain(dom)?.channels.state[port] === ECS.PIRQ) this.noteSend(dom, port);
-            irqs.pulseGsi(gsi);
+            if (gsi !== undefined) irqs.pulseGsi(gsi);
+            else irqs.fireMsi(msiIrq);
           });
           break;
         }

@@ -155,6 +155,8 @@ function crossReferenceIssues(cfg: PlatformFileConfig): string[] {
         w.domains.forEach((d, j) => dom(`${at}.domains[${j}]`, d));
         if (archName === 'arm') issues.push(`${at}.type: "pirq" needs arch x86 (ARM has no pirqs); use "spi"`);
         if (w.gsi === undefined && !w.msi) issues.push(`${at}: give "gsi" (a GSI line) or "msi: true"`);
+        if (w.gsi !== undefined && w.msi) issues.push(`${at}: give either "gsi" or "msi: true", not both`);
+        if (w.msi && w.domains.length > 1) issues.push(`${at}.domains: an MSI belongs to one device and one domain; got ${w.domains.length} domains`);
         if (w.domains.length > 1 && w.shared === false) issues.push(`${at}.shared: ${w.domains.length} domains cannot share an unshared pirq`);
         break;
       case 'spi':
