@@ -64,3 +64,23 @@ describe('createPlatform with a scheduler', () => {
     expect(() => createPlatform({ arch: archNull(), abis: [abi2Level()], scheduler: { pcpus: 0 } })).toThrow(/scheduler\.pcpus/);
   });
 });
+
+describe('Platform.destroyDomain', () => {
+  it('destroys through the hypervisor and forgets the domain and its vCPUs', () => {
+    const p = createPlatform({ arch: archNull(), abis: [abi2Level()], scheduler: { pcpus: 1, timeSliceNs: 1000 }, domains: [{ id: 0 }, { id: 1, vcpus: 2 }] });
+    const port = p.hypervisor.evtchn(1).allocUnbound(1, 0);
+    const local = p.hypervisor.evtchn(0).bindInterdomain(1, port);
+    expect(p.destroyDomain(1)).toBe(0);
+    expect(p.domains.has(1)).toBe(false);
+    expect(p.hypervisor.domain(1)).toBeUndefined();
+    expect(p.destroyDomain(1)).toBe(-3);
+    const st = { status: 'closed' as const, vcpu: 0 } as Parameters<ReturnType<typeof p.hypervisor.evtchn>['status']>[2];
+    expect(p.hypervisor.evtchn(0).status(0, local, st)).toBe(0);
+    expect(st).toMatchObject({ status: 'unbound', dom: 1 });
+    const seen = new Set<number>();
+    p.scheduler!.onSwitch((_c, _prev, next) => next && seen.add(next.domid));
+    p.clock.runUntil(50_000);
+    expect(seen.has(1)).toBe(false);
+    expect(p.scheduler!.current(0)?.domid).toBe(0);
+  });
+});

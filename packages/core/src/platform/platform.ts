@@ -91,6 +91,12 @@ export interface Platform {
   domain(id: number): PlatformDomain;
   /** Creates (and boots) one more domain. */
   addDomain(config: DomainConfig): PlatformDomain;
+  /**
+   * Destroys a domain (the toolstack's destroy: every port closed, peers left UNBOUND,
+   * VIRQ_DOM_EXC raised) and takes its vCPUs off the scheduler.
+   * @returns 0 or -errno (-ESRCH when there is no such domain)
+   */
+  destroyDomain(id: number): number;
 }
 
 function checkPlugin(key: string, value: unknown, kind: PluginKind): Plugin {
@@ -223,5 +229,13 @@ export function createPlatform(config: PlatformConfig): Platform {
       return d;
     },
     addDomain,
+    destroyDomain(id: number): number {
+      const rc = hypervisor.destroy(id);
+      if (rc === 0) {
+        scheduler?.removeDomain(id);
+        domains.delete(id);
+      }
+      return rc;
+    },
   };
 }
