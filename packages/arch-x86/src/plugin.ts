@@ -3,7 +3,7 @@
  * container.
  */
 import type { DependencyContainer } from 'tsyringe';
-import { Architecture, Clock } from '@evtchn/core';
+import { Architecture, Clock, Scheduler } from '@evtchn/core';
 import type { Plugin } from '@evtchn/core';
 import { X86Architecture, type ArchX86Options } from './architecture.js';
 
@@ -12,7 +12,9 @@ export const ARCH_X86_PLUGIN_NAME = 'arch-x86';
 
 /**
  * Creates the x86 architecture plugin. The architecture uses `options.clock`, else the
- * platform's `Clock` when one is registered by the time the architecture is resolved.
+ * platform's `Clock` when one is registered by the time the architecture is resolved; with a
+ * platform `Scheduler`, the pCPU of a vCPU is the one the scheduler runs it on (a vCPU not
+ * running counts as on pCPU `vcpu % nrPcpus`).
  * @param options - machine and policy options
  */
 export function archX86(options: ArchX86Options = {}): Plugin {
@@ -28,7 +30,18 @@ export function archX86(options: ArchX86Options = {}): Plugin {
         useFactory: (c) => {
           if (!arch) {
             const clock = options.clock ?? (c.isRegistered(Clock, true) ? c.resolve<Clock>(Clock) : undefined);
-            arch = new X86Architecture(options, clock);
+            // With a platform scheduler, a pirq's affinity follows the pCPU its vCPU runs on.
+            const sched = c.isRegistered(Scheduler, true) ? c.resolve<Scheduler>(Scheduler) : undefined;
+            const nrPcpus = options.nrPcpus ?? 4;
+            const processorOf =
+              options.processorOf ??
+              (sched
+                ? (domid: number, vcpu: number): number => {
+                    const p = sched.processorOf(domid, vcpu);
+                    return p >= 0 && p < nrPcpus ? p : vcpu % nrPcpus;
+                  }
+                : undefined);
+            arch = new X86Architecture({ ...options, processorOf }, clock);
           }
           return arch;
         },
