@@ -21,8 +21,8 @@ import {
   type GuestContext,
   type GuestIrqSpace,
 } from '@evtchn/core';
-import { IRQF_PERCPU, IRQF_SHARED, IRQS_PENDING, IRQS_REPLAY, IRQ_PER_CPU } from './constants.js';
-import { IrqAction, irqStartup, type IrqDesc, type IrqHandler } from './irq-desc.js';
+import { IRQF_PERCPU, IRQF_SHARED } from './constants.js';
+import { IrqAction, setupIrqAction, type IrqDesc, type IrqHandler } from './irq-desc.js';
 
 /** Linux eras the guest layer models: `'modern'` (default) or `'2007'`. */
 export type LinuxEra = '2007' | 'modern';
@@ -153,18 +153,6 @@ export function requestIrq2007(
   if (irq >>> 0 !== irq || irq >= nrIrqs) return -Errno.EINVAL;
   if (typeof handler !== 'function') return -Errno.EINVAL;
   if (desc === undefined || desc.chip === null) return -Errno.ENOSYS;
-  const action = new IrqAction(handler, flags, name, devId);
-  const old = desc.action;
-  if (old !== null) {
-    if (!(old.flags & flags & IRQF_SHARED) || (old.flags ^ flags) & (IRQF_TRIGGER_MASK | IRQF_PERCPU)) return -Errno.EBUSY;
-    let last = old;
-    while (last.next !== null) last = last.next;
-    last.next = action;
-    return 0;
-  }
-  desc.action = action;
-  desc.status &= ~(IRQS_PENDING | IRQS_REPLAY);
-  if (flags & IRQF_PERCPU) desc.status |= IRQ_PER_CPU;
-  irqStartup(desc);
-  return 0;
+  // 2007's setup_irq also refused sharing between different trigger types.
+  return setupIrqAction(desc, new IrqAction(handler, flags, name, devId), IRQF_TRIGGER_MASK | IRQF_PERCPU);
 }

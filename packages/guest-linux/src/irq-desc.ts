@@ -7,10 +7,14 @@
  */
 import type { IrqInfo } from './irq-info.js';
 import { IRQ_ROW, IrqTable, ROW_FLOW, ROW_IRQ, ROW_STATUS } from './irq-table.js';
+import { Errno } from '@evtchn/core';
 import {
   IRQD_DISABLED,
   IRQD_MASKED,
   IRQD_STARTED,
+  IRQF_PERCPU,
+  IRQF_SHARED,
+  IRQ_PER_CPU,
   IRQS_PENDING,
   IRQS_REPLAY,
   type IrqReturn,
@@ -338,4 +342,25 @@ export function irqShutdown(desc: IrqDesc): void {
       irqDisable(desc, true);
     }
   }
+}
+
+/**
+ * `__setup_irq`: adds an action to `desc`. A second action is accepted only when both are
+ * `IRQF_SHARED` and agree on every flag of `mustMatch`; the first action starts the IRQ.
+ * @returns 0 or `-EBUSY`
+ */
+export function setupIrqAction(desc: IrqDesc, action: IrqAction, mustMatch: number): number {
+  const old = desc.action;
+  if (old !== null) {
+    if (!(old.flags & action.flags & IRQF_SHARED) || (old.flags ^ action.flags) & mustMatch) return -Errno.EBUSY;
+    let last = old;
+    while (last.next !== null) last = last.next;
+    last.next = action;
+    return 0;
+  }
+  desc.action = action;
+  desc.status &= ~(IRQS_PENDING | IRQS_REPLAY);
+  if (action.flags & IRQF_PERCPU) desc.status |= IRQ_PER_CPU;
+  irqStartup(desc);
+  return 0;
 }

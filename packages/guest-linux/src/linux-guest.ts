@@ -37,8 +37,6 @@ import {
   IRQF_NO_SUSPEND,
   IRQF_PERCPU,
   IRQF_SHARED,
-  IRQS_PENDING,
-  IRQS_REPLAY,
   IrqType,
   MASK_REASON_EOI_PENDING,
   MASK_REASON_EXPLICIT,
@@ -64,6 +62,7 @@ import {
   irqEnable,
   irqShutdown,
   irqStartup,
+  setupIrqAction,
   type IrqChip,
   type IrqFlowKind,
   type IrqHandler,
@@ -858,20 +857,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     if (desc === undefined || desc.status & IRQ_NOREQUEST) return -Errno.EINVAL;
     if (typeof handler !== 'function') return -Errno.EINVAL;
     if (desc.chip === null) return -Errno.ENOSYS;
-    const action = new IrqAction(handler, flags, name, devId);
-    const old = desc.action;
-    if (old !== null) {
-      if (!(old.flags & flags & IRQF_SHARED) || (old.flags ^ flags) & IRQF_PERCPU) return -Errno.EBUSY;
-      let last = old;
-      while (last.next !== null) last = last.next;
-      last.next = action;
-      return 0;
-    }
-    desc.action = action;
-    desc.status &= ~(IRQS_PENDING | IRQS_REPLAY);
-    if (flags & IRQF_PERCPU) desc.status |= IRQ_PER_CPU;
-    irqStartup(desc);
-    return 0;
+    return setupIrqAction(desc, new IrqAction(handler, flags, name, devId), IRQF_PERCPU);
   }
 
   /**
