@@ -232,7 +232,6 @@ export class XenIrqLayer implements PirqBackend {
   private depth = 0;
   private readonly rlList: IrqDesc[] = [];
   private readonly triggerOverride = new Map<number, boolean>();
-  private rlTimer: TimerId = NO_TIMER;
   private readonly rlTimerFn = (): void => this.rateLimitExpired();
   private readonly eoiStackIrq: Int32Array;
   private readonly eoiStackReady: Uint8Array;
@@ -888,12 +887,11 @@ export class XenIrqLayer implements PirqBackend {
     this.applyMask(desc);
     if (desc.rateLimited) return;
     desc.rateLimited = true;
-    if (this.rlList.length === 0) this.rlTimer = this.clock.after(IRQ_RATELIMIT_WINDOW_NS, this.rlTimerFn);
+    if (this.rlList.length === 0) this.clock.after(IRQ_RATELIMIT_WINDOW_NS, this.rlTimerFn);
     this.rlList.push(desc);
   }
 
   private rateLimitExpired(): void {
-    this.rlTimer = NO_TIMER;
     const now = this.clock.now();
     const list = this.rlList.splice(0);
     for (const desc of list) {

@@ -26,14 +26,13 @@ import {
 import { Domain, type DomainCreateOptions } from './domain.js';
 import { DummySecurityPolicy } from './dummy-policy.js';
 
-const { EINVAL, ESRCH, ENOENT, EBUSY, EEXIST, ENOSPC, EPERM, ENOSYS, EACCES, EOPNOTSUPP, EOVERFLOW } = Errno;
+const { EINVAL, ESRCH, ENOENT, EBUSY, EEXIST, ENOSPC, ENOSYS, EACCES, EOPNOTSUPP, EOVERFLOW } = Errno;
 
 /** Largest toolstack pause count (Xen's `controller_pause_count` limit). */
 export const MAX_PAUSE_COUNT = 255;
 /** First domain id that is not a real domain (`DOMID_FIRST_RESERVED`). */
 export const DOMID_FIRST_RESERVED = 0x7ff0;
 
-const U32_MAX = 0xffffffff;
 const U16_MAX = 0xffff;
 
 /** Whether `x` is an integer that fits a C `uint32_t` field. */
