@@ -10,7 +10,6 @@
  *   vCPU leaves nothing pending.
  */
 import { runDeliveryReplay } from '@evtchn/cli';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkProperty } from './arbitraries.js';
 import { deliveryScenario, type DStep, type DeliveryScenario } from './delivery-arbitraries.js';

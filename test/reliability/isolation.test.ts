@@ -6,7 +6,7 @@
  * Each attempt fails with its errno and changes nothing (a refused allocation may only have
  * grown the target's valid range by empty buckets, SPEC §1.3a).
  */
-import { DOMID_SELF, ECS, Errno, VIRQ, virqKind, type Domain, type Hypervisor } from '@evtchn/core';
+import { DOMID_SELF, ECS, Errno, VIRQ, virqKind, type Domain } from '@evtchn/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkProperty, hypercallScenario } from './arbitraries.js';
