@@ -64,7 +64,7 @@ describe('the 3-level ABI example', () => {
     expect(plugin.name).toBe('abi-3level');
     const named = await loadPlugin(`${url}#abi3Level`, 'abi');
     expect(named.name).toBe('abi-3level');
-    await expect(loadPlugin(url, 'policy')).rejects.toThrow(/is a abi plugin \('abi-3level'\), but a policy plugin is expected/);
+    await expect(loadPlugin(url, 'policy')).rejects.toThrow(/is an abi plugin \('abi-3level'\), but a policy plugin is expected/);
     const platform = createPlatform({ arch: archNull(), abis: [plugin], domains: [{ id: 1 }] });
     expect(platform.domain(1).domain.abi.name).toBe('3level');
   });

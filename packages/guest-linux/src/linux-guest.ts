@@ -156,6 +156,10 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   readonly hz: number;
   /** The CPU the code runs on now: the upcall's CPU inside it, else 0 (or as set by the caller). */
   currentCpu = 0;
+  /** Nesting of the upcall loop (0 = not inside it). */
+  private upcallDepth = 0;
+  /** The platform's `xen_force_evtchn_callback`, when it offers one. */
+  private readonly forceEventCallback: ((vcpu: number) => void) | undefined;
   /** Per-CPU online flags (affinity only picks online CPUs). */
   readonly online: Uint8Array;
   /** Per-CPU number of channels bound there (`channels_on_cpu`), for affinity. */
@@ -219,6 +223,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     this.nrIpis = nrIpisFor(ctx.arch);
     this.hypercalls = ctx.hypercalls;
     this.physdev = ctx.physdev;
+    this.forceEventCallback = ctx.forceEventCallback;
     this.era = options.era ?? 'modern';
     if (this.era !== 'modern' && this.era !== '2007')
       throw new RangeError(`guest-linux: era must be '2007' or 'modern' (got ${String(this.era)})`);
@@ -321,7 +326,12 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
    */
   doUnmask(info: IrqInfo, reason: number): void {
     info.maskReason &= ~reason;
-    if (info.maskReason === 0) this.abi.unmask(info.port, this.currentCpu);
+    if (info.maskReason !== 0) return;
+    const cpu = this.currentCpu;
+    this.abi.unmask(info.port, cpu);
+    // The local unmask path may have raised the upcall flag itself; outside the upcall loop
+    // (which re-reads it) the kernel forces the callback when it re-enables interrupts.
+    if (this.upcallDepth === 0 && this.upcallPending[cpu] !== 0) this.forceEventCallback?.(cpu);
   }
 
   /** Clears `port`'s pending bit (`clear_evtchn`). */
@@ -1029,12 +1039,14 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     this.loopTimeout[cpu] = 0;
     this.loopDeferEoi[cpu] = 0;
     const upcallPending = this.upcallPending;
+    this.upcallDepth++;
     do {
       upcallPending[cpu] = 0;
       this.abi.handleEvents(cpu, this);
     } while (upcallPending[cpu] !== 0);
     this.irqEpoch[cpu]!++;
     this.processEoiList(cpu);
+    this.upcallDepth--;
     this.currentCpu = prevCpu;
   }
 

@@ -33,6 +33,13 @@ export interface GuestContext {
   readonly clock: Clock;
   /** The platform's event bus. */
   readonly bus: EventBus;
+  /**
+   * Xen's `xen_force_evtchn_callback`: has the hypervisor deliver the event upcall to `vcpu` now
+   * if its upcall-pending flag is set. A PV guest does this when it re-enables interrupts after
+   * setting that flag itself (the 2-level local unmask path), else the event would wait for the
+   * next notification that happens to raise an upcall.
+   */
+  readonly forceEventCallback?: (vcpu: number) => void;
 }
 
 /** A booted guest layer in one domain. */

@@ -87,7 +87,7 @@ describe('loadPlugin', () => {
 
   it('reports a plugin of the wrong kind', async () => {
     const e = await configError(loadPlugin('my-abi', 'arch', undefined, modules({ 'my-abi': { default: abiPlugin('abi-mine') } })));
-    expect(e.message).toBe("plugin 'my-abi' is a abi plugin ('abi-mine'), but a arch plugin is expected here");
+    expect(e.message).toBe("plugin 'my-abi' is an abi plugin ('abi-mine'), but an arch plugin is expected here");
   });
 
   it('reports a factory that throws', async () => {

@@ -4,6 +4,7 @@
  * resolve plugins named in config files: import the module, take its factory, call it with the
  * options, and check that what came back is a plugin of the kind the configuration key wants.
  */
+import { aOrAn } from '../util/text.js';
 import { ConfigError } from './config-error.js';
 import { isPlugin, type Plugin, type PluginKind } from './plugin.js';
 
@@ -127,6 +128,6 @@ export async function loadPlugin(
       `plugin '${specifier}' is not a plugin: ${typeof exported === 'function' ? 'its factory returned' : 'it exports'} ${describeValue(value)} (expected { name, kind, register(container) })`,
     );
   if (value.kind !== expectedKind)
-    throw new ConfigError(`plugin '${specifier}' is a ${value.kind} plugin ('${value.name}'), but a ${expectedKind} plugin is expected here`);
+    throw new ConfigError(`plugin '${specifier}' is ${aOrAn(value.kind)} ${value.kind} plugin ('${value.name}'), but ${aOrAn(expectedKind)} ${expectedKind} plugin is expected here`);
   return value;
 }

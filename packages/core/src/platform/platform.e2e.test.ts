@@ -32,7 +32,7 @@ describe('createPlatform', () => {
 
   it('names the key of a missing, wrong or duplicate piece', () => {
     expect(() => createPlatform({ arch: undefined as unknown as Plugin, abis: [abi2Level()] })).toThrow(/missing 'arch'/);
-    expect(() => createPlatform({ arch: abi2Level(), abis: [abi2Level()] })).toThrow(/'arch' expects a arch plugin, got abi plugin 'abi-2level'/);
+    expect(() => createPlatform({ arch: abi2Level(), abis: [abi2Level()] })).toThrow(/'arch' expects an arch plugin, got an abi plugin 'abi-2level'/);
     expect(() => createPlatform({ arch: archNull(), abis: [] })).toThrow(/missing 'abis'/);
     expect(() => createPlatform({ arch: archNull(), abis: [abi2Level(), abi2Level()] })).toThrow(/'abis\[1\]': plugin 'abi-2level' is given twice/);
     expect(() => createPlatform({ arch: archNull(), abis: [{ name: 'x', kind: 'abi', register() {} }] })).toThrow(/'abis\[0\]': plugin 'x' registered no EventAbi/);

@@ -13,6 +13,7 @@ import type { SecurityPolicy } from '../contracts/policy.js';
 import type { Clock } from '../contracts/sim.js';
 import { XenError } from '../errno.js';
 import { ConfigError } from './config-error.js';
+import { aOrAn } from '../util/text.js';
 import type { Domain, DomainCreateOptions } from '../hypervisor/domain.js';
 import { DummySecurityPolicy } from '../hypervisor/dummy-policy.js';
 import { Hypervisor } from '../hypervisor/hypervisor.js';
@@ -105,7 +106,7 @@ function checkPlugin(key: string, value: unknown, kind: PluginKind): Plugin {
   if (typeof p !== 'object' || typeof p.name !== 'string' || typeof p.register !== 'function' || typeof p.kind !== 'string')
     throw new ConfigError(`'${key}' is not a plugin (expected { name, kind, register(container) })`);
   if (p.kind !== kind)
-    throw new ConfigError(`'${key}' expects a ${kind} plugin, got ${p.kind} plugin '${p.name}'`);
+    throw new ConfigError(`'${key}' expects ${aOrAn(kind)} ${kind} plugin, got ${aOrAn(p.kind)} ${p.kind} plugin '${p.name}'`);
   return p as Plugin;
 }
 
@@ -193,6 +194,9 @@ export function createPlatform(config: PlatformConfig): Platform {
         irqSpace: arch.createGuestIrqSpace({ domid: domain.id, nrCpus: domain.nrVcpus, privileged: domain.privileged }),
         clock,
         bus,
+        forceEventCallback: (vcpu) => {
+          if (domain.sharedInfo.upcallPending[vcpu] !== 0 && hypervisor.domain(domain.id) === domain) arch.deliverUpcall(domain.id, vcpu);
+        },
       });
       domain.attachGuest(guest);
       dc.register(Tokens.GuestOs, { useValue: guest });
