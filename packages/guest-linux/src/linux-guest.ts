@@ -578,13 +578,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     }
     info.virq = virq;
     this.virqToIrq[slot] = info.irq;
-    const rc = this.commonSetup(info, IrqType.VIRQ, port, cpu);
-    if (rc < 0) {
-      this.unbindInfo(info);
-      return rc;
-    }
-    this.bindEvtchnToCpu(info, cpu);
-    return info.irq;
+    return this.finishPerCpuBind(info, IrqType.VIRQ, port, cpu);
   }
 
   /** `bind_virq_to_irqhandler`: `IRQF_PERCPU` selects the per-CPU chip. @returns the IRQ or -errno */
@@ -617,7 +611,12 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     info.ipi = ipi;
     this.ipiToIrq[slot] = info.irq;
     this.ipiToPort[slot] = port;
-    const rc = this.commonSetup(info, IrqType.IPI, port, cpu);
+    return this.finishPerCpuBind(info, IrqType.IPI, port, cpu);
+  }
+
+  /** The common set-up of a VIRQ or IPI binding, then its CPU binding; undone on failure. @returns the IRQ or -errno */
+  private finishPerCpuBind(info: IrqInfo, type: IrqTypeValue, port: number, cpu: number): number {
+    const rc = this.commonSetup(info, type, port, cpu);
     if (rc < 0) {
       this.unbindInfo(info);
       return rc;
