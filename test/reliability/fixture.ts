@@ -62,7 +62,7 @@ export function fingerprint(hv: Hypervisor, upTo?: ReadonlyMap<number, number>):
   for (const d of hv.allDomains()) {
     const ch = d.channels;
     const n = upTo?.get(d.id) ?? ch.valid;
-    parts.push(`d${d.id} valid=${upTo ? '*' : ch.valid} abi=${d.abi.name} pause=${d.pauseCount} dying=${d.dying} next=${d.nextResetPort}`);
+    parts.push(`d${d.id} valid=${upTo ? '*' : ch.valid} abi=${d.abi.name} pause=${d.pauseCount} dying=${d.dying}`);
     for (let p = 0; p < n; p++)
       parts.push(
         `${p}:${ch.state[p]},${ch.notifyVcpu[p]},${ch.remoteDom[p]},${ch.detail[p]},${ch.priority[p]},${ch.pendingFlag[p]},` +

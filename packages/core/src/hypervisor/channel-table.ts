@@ -95,11 +95,6 @@ export class ChannelTable {
     this.detail = copy(this.detail, (l) => new Uint32Array(l));
   }
 
-  /** Bytes held by the table's arrays (for memory reports). */
-  byteSize(): number {
-    return this.capacity * (1 + 2 + 1 + 1 + 1 + 2 + 1 + 2 + 4);
-  }
-
   /** Returns a copy of one port's fields (for dumps and tests; not for the hot path). */
   snapshot(port: number): ChannelSnapshot {
     return {

@@ -74,8 +74,6 @@ export class Domain implements PolicySubject {
   pauseCount = 0;
   /** Set once destruction has started. */
   dying = false;
-  /** Next port of a preempted EVTCHNOP_reset, 0 when none runs (Xen's `next_evtchn`). */
-  nextResetPort = 0;
   /** Lowest port that may be FREE: every port below it is bound (allocation starts here). */
   freeHint = 0;
   /** The ABI the domain starts on and returns to on reset (its memory outlives switches). */

@@ -625,11 +625,10 @@ export class Hypervisor {
     const rc = this.policy.evtchnReset(caller, d);
     if (rc) return rc;
     if (d !== caller && !d.paused) return -EINVAL;
-    // Hypercalls are never preempted here, so no reset is ever left half done.
-    const start = resuming ? d.nextResetPort : d.nextResetPort === 0 ? 1 : 0;
-    if (start === 0) return -EBUSY;
-    for (let port = start; port < d.channels.valid; port++) this.closePort(d, port, true);
-    d.nextResetPort = 0;
+    // Hypercalls are never preempted here, so a reset always completes in one call and there
+    // is never one to continue (Xen's `next_evtchn` stays 0): reset_cont finds none.
+    if (resuming) return -EBUSY;
+    for (let port = 1; port < d.channels.valid; port++) this.closePort(d, port, true);
     if (d.abi !== d.baseAbi) {
       d.abi.destroy?.();
       d.abi = d.baseAbi;
