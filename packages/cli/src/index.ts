@@ -8,7 +8,6 @@ export { main, type CliIo } from './main.js';
 export * from './replay/index.js';
 export {
   Simulation,
-  formatRunReport,
   type RunReport,
   type DomainRunStats,
   type LatencyRow,
@@ -18,6 +17,7 @@ export {
   type VtimerRunStats,
   type SchedulerRunStats,
 } from './run/simulate.js';
+export { formatRunReport } from './run/format.js';
 export { resolvePlugins } from './run/plugins.js';
 export { runConfigFile, loadConfigFile, hypervisorFromFile, RunSetupError, DEFAULT_RUN_DURATION, type RunFileOptions } from './run/command.js';
 export { SeededRandom } from './run/rng.js';

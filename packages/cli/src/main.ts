@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError, XenError, dumpEventChannels, lsevtchn, type Hypervisor } from '@evtchn/core';
 import { hypervisorFromFile, loadConfigFile, runConfigFile } from './run/command.js';
 import { resolvePlugins } from './run/plugins.js';
-import { formatRunReport } from './run/simulate.js';
+import { formatRunReport } from './run/format.js';
 import { replayAndCompare, readScenario, runScenario, ScenarioError } from './replay/index.js';
 
 /** Output streams, replaceable for tests. */

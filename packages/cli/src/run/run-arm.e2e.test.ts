@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../main.js';
 import { loadConfigFile } from './command.js';
 import { resolvePlugins } from './plugins.js';
-import { Simulation, formatRunReport, type RunReport } from './simulate.js';
+import { formatRunReport } from './format.js';
+import { Simulation, type RunReport } from './simulate.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const example = `${root}examples/arm-vtimer/platform.yaml`;
