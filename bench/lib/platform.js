@@ -1,7 +1,7 @@
 /*
  * The benchmark platform: one guest domain on the real stack (core hypervisor + ABI + Linux
  * guest layer) with ports bound exactly as the `evtchn-replay/1` `bind` step binds them
- * (packages/cli/src/replay/delivery.ts): EVTCHNOP_alloc_unbound(self, self), the port looped
+ * (packages/conformance/src/delivery.ts): EVTCHNOP_alloc_unbound(self, self), the port looped
  * back to itself, bind_evtchn_to_irq, FIFO set_priority, affinity to the port's vCPU, then
  * request_irq (which unmasks it).
  */

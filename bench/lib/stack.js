@@ -25,5 +25,5 @@ export const abi2 = await load('@evtchn/abi-2level');
 export const fifo = await load('@evtchn/abi-fifo');
 /** `@evtchn/guest-linux`. */
 export const linux = await load('@evtchn/guest-linux');
-/** `@evtchn/cli` (the replay runners). */
-export const cli = await load('@evtchn/cli');
+/** `@evtchn/conformance` (the replay runners). */
+export const conformance = await load('@evtchn/conformance');

@@ -2,7 +2,7 @@
  * `pnpm bench --replay FILE`: runs a replay scenario in a loop.
  *
  * `evtchn-replay/1` (delivery): the steps are compiled once and run against a fresh platform
- * built as the CLI's delivery replay builds it (packages/cli/src/replay/delivery.ts); the
+ * built as the CLI's delivery replay builds it (packages/conformance/src/delivery.ts); the
  * first run's output is checked line by line against the CLI's `runDeliveryReplay`. The
  * figure is handler runs / seconds spent in the steps (platform construction excluded, and
  * reported apart as runs/s including it).
@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { median, seconds } from '../lib/measure.js';
-import { abi2, cli, core, fifo, linux } from '../lib/stack.js';
+import { abi2, conformance, core, fifo, linux } from '../lib/stack.js';
 
 const GUEST_DOMID = 1;
 
@@ -159,12 +159,12 @@ export function measureReplay(p) {
   const sc = JSON.parse(readFileSync(p.file, 'utf8'));
   const maxSeconds = p.maxSeconds ?? 10;
   if (sc.format === 'evtchn-hypercall/1') {
-    const abis = cli.builtinAbis();
+    const abis = conformance.builtinAbis();
     let steps = 0;
     const start = seconds();
     let runs = 0;
     do {
-      steps += cli.runHypercallReplay(sc, abis).length;
+      steps += conformance.runHypercallReplay(sc, abis).length;
       runs++;
     } while (seconds() - start < Math.min(maxSeconds, 3));
     const elapsed = seconds() - start;
@@ -175,7 +175,7 @@ export function measureReplay(p) {
   const replay = compileDelivery(sc);
 
   // The compiled steps must do what the CLI's replay does.
-  const expected = cli.runDeliveryReplay(sc);
+  const expected = conformance.runDeliveryReplay(sc);
   replay.setUp();
   const got = replay.run(true);
   for (let i = 0; i < expected.length; i++) {

@@ -9,7 +9,7 @@
  * - with handlers that send (react): never more handler runs than sends, and draining every
  *   vCPU leaves nothing pending.
  */
-import { runDeliveryReplay } from '@evtchn/cli';
+import { runDeliveryReplay } from '@evtchn/conformance';
 import { describe, expect, it } from 'vitest';
 import { checkProperty } from './arbitraries.js';
 import { deliveryScenario, type DStep, type DeliveryScenario } from './delivery-arbitraries.js';

@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { builtinAbis, main, runDeliveryReplay, runHypercallReplay } from '@evtchn/cli';
+import { main } from '@evtchn/cli';
+import { builtinAbis, runDeliveryReplay, runHypercallReplay } from '@evtchn/conformance';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hypercallScenario, toReplayDocument } from './arbitraries.js';

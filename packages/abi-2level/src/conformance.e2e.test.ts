@@ -1,7 +1,7 @@
 // The 2-level ABI runs the plugin-author conformance suite on itself, for both word sizes,
 // with the reference delivery vectors replayed through the real guest layer.
 import { fileURLToPath } from 'node:url';
-import { runDeliveryReplay } from '@evtchn/cli';
+import { runDeliveryReplay } from '@evtchn/conformance';
 import { describeEventAbiConformance } from '@evtchn/core/testing';
 import { abi2Level } from './index.js';
 

@@ -5,7 +5,6 @@
  * @packageDocumentation
  */
 export { main, type CliIo } from './main.js';
-export * from './replay/index.js';
 export {
   Simulation,
   type RunReport,

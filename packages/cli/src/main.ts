@@ -11,7 +11,7 @@ import { ConfigError, XenError, dumpEventChannels, lsevtchn, type Hypervisor } f
 import { hypervisorFromFile, loadConfigFile, runConfigFile } from './run/command.js';
 import { resolvePlugins } from './run/plugins.js';
 import { formatRunReport } from './run/format.js';
-import { replayAndCompare, readScenario, runScenario, ScenarioError } from './replay/index.js';
+import { replayAndCompare, readScenario, runScenario, ScenarioError } from '@evtchn/conformance';
 
 /** Output streams, replaceable for tests. */
 export interface CliIo {

@@ -6,8 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { ConfigError, parseDuration, parsePlatformConfig, type Hypervisor, type PlatformFileConfig } from '@evtchn/core';
-import { builtinAbis, readScenario } from '../replay/index.js';
-import { replayHypercalls } from '../replay/hypercall.js';
+import { builtinAbis, readScenario } from '@evtchn/conformance';
+import { replayHypercalls } from '@evtchn/conformance';
 import { resolvePlugins } from './plugins.js';
 import { Simulation, type RunReport } from './simulate.js';
 

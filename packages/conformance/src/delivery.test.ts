@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runDeliveryReplay } from './delivery.js';
 
-const dir = fileURLToPath(new URL('../../../../conformance/delivery/', import.meta.url));
+const dir = fileURLToPath(new URL('../../../conformance/delivery/', import.meta.url));
 const vectors = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .sort();
