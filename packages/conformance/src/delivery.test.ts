@@ -55,11 +55,14 @@ describe('runDeliveryReplay input checks', () => {
     expect(() => runDeliveryReplay({ ...ok, steps: [{ op: 'react', port: 1, times: 1, send: ['a'] }] })).toThrow(/send\[0\]/);
   });
 
-  it('reports a bind the hypervisor refuses with its errno', () => {
-    const steps = Array.from({ length: 1024 }, () => ({ op: 'bind', vcpu: 0 }));
+  it('has no per-domain port cap: only the ABI limit refuses a bind, with its errno (SPEC §6.1)', () => {
+    // 2-level: 4096 ports (EVTCHN_2L_NR_CHANNELS = sizeof(xen_ulong_t)^2 * 64 on 64-bit Xen,
+    // xen/include/xen/event.h); port 0 is reserved, so 4095 binds succeed and the next is -ENOSPC.
+    const steps = Array.from({ length: 4096 }, () => ({ op: 'bind', vcpu: 0 }));
     const out = runDeliveryReplay({ ...ok, steps }).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(out[0]).toEqual({ op: 'bind', port: 1 });
-    expect(out[1022]).toEqual({ op: 'bind', port: 1023 });
-    expect(out[1023]).toEqual({ op: 'bind', rc: -28 });
+    expect(out[1023]).toEqual({ op: 'bind', port: 1024 });
+    expect(out[4094]).toEqual({ op: 'bind', port: 4095 });
+    expect(out[4095]).toEqual({ op: 'bind', rc: -28 });
   });
 });

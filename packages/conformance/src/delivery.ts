@@ -6,7 +6,15 @@
  */
 import { abi2Level } from '@evtchn/abi-2level';
 import { FIFO_LINKED, FifoHypervisorSide, abiFifo } from '@evtchn/abi-fifo';
-import { DOMID_SELF, archNull, createPlatform, type Domain, type EventChannelOps, type Hypervisor } from '@evtchn/core';
+import {
+  DOMID_SELF,
+  UNLIMITED_EVTCHN_PORT,
+  archNull,
+  createPlatform,
+  type Domain,
+  type EventChannelOps,
+  type Hypervisor,
+} from '@evtchn/core';
 import { IRQ_HANDLED, LinuxGuest, guestLinux, type IrqHandler } from '@evtchn/guest-linux';
 import { ScenarioError, expectArray, expectObject } from './scenario.js';
 
@@ -74,7 +82,8 @@ class DeliveryReplay {
       arch: archNull({ pirqs: 'none' }),
       abis: this.fifo ? [abi2Level(), abiFifo()] : [abi2Level()],
       guest: guestLinux({ fifo: this.fifo }),
-      domains: [{ id: GUEST_DOMID, vcpus }],
+      // SPEC §6.1: the replayed guest has no per-domain port cap, only the ABI's own limit.
+      domains: [{ id: GUEST_DOMID, vcpus, maxEvtchnPort: UNLIMITED_EVTCHN_PORT }],
     });
     this.hv = platform.hypervisor;
     const pd = platform.domain(GUEST_DOMID);

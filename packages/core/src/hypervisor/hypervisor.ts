@@ -246,9 +246,10 @@ export class Hypervisor {
    */
   setGlobalVirqHandler(virq: number, dom: number): number {
     if (!isU32(virq) || !isDomid(dom)) return -EINVAL;
-    if (virq >= NR_VIRQS || virqKind(virq) !== 'global') return -EINVAL;
+    // A domctl: Xen looks the target domain up before it reads the virq (SPEC §1.3a).
     const d = this.domains.get(dom);
     if (!d) return -ESRCH;
+    if (virq >= NR_VIRQS || virqKind(virq) !== 'global') return -EINVAL;
     const current = this.globalVirqHandlerOf(virq);
     if (current === d) return 0;
     if (d.dying) return -EINVAL;

@@ -272,6 +272,16 @@ describe('global VIRQ handler', () => {
     expect(hv.evtchn(1).bindVirq(VIRQ.CONSOLE, 0)).toBe(-EBUSY);
   });
 
+  it('set_global_virq_handler: a missing domain is -ESRCH before any virq check (a domctl looks the domain up first)', () => {
+    // Xen 4.x xen/common/domctl.c: do_domctl resolves op->domain before XEN_DOMCTL_set_virq_handler
+    // reaches set_global_virq_handler's virq checks (SPEC §1.3a).
+    const hv = world();
+    expect(hv.setGlobalVirqHandler(40, 5)).toBe(-ESRCH);
+    expect(hv.setGlobalVirqHandler(VIRQ.TIMER, 5)).toBe(-ESRCH);
+    expect(hv.setGlobalVirqHandler(VIRQ.CONSOLE, 5)).toBe(-ESRCH);
+    expect(hv.setGlobalVirqHandler(40, 1)).toBe(-EINVAL);
+  });
+
   it('0 when the domain already handles it (dom0 by default); the handler binds, others get -EBUSY', () => {
     const hv = world();
     expect(hv.setGlobalVirqHandler(VIRQ.CONSOLE, 0)).toBe(0);
