@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { container } from 'tsyringe';
-import { Architecture, Clock, VirtualClock, type HypervisorLink, type UpcallSink } from '@evtchn/core';
+import { Architecture, Clock, Errno, VirtualClock, type HypervisorLink, type UpcallSink } from '@evtchn/core';
+
+const ENOMEM = -Errno.ENOMEM;
 import { X86Architecture } from './architecture.js';
 import { archX86 } from './plugin.js';
 import { HYPERVISOR_CALLBACK_VECTOR } from './vectors.js';
@@ -152,6 +154,17 @@ describe('guest IRQ spaces', () => {
     expect(s.policy).toBe('lower-bound');
   });
 
+  it('alloc-from (2.6.39-3.16) caps growth at IRQ_BITMAP_BITS = NR_IRQS + 8196', () => {
+    // kernel/irq/internals.h (2.6.39): IRQ_BITMAP_BITS = NR_IRQS + 8196; NR_IRQS = 256 + 64 * 64 = 4352.
+    const arch = new X86Architecture({ nrPcpus: 1, ioApics: [{ id: 0, gsiBase: 0, pins: 24 }], dynIrqPolicy: 'alloc-from' });
+    const s = arch.createGuestIrqSpace({ domid: 0, nrCpus: 1, privileged: true });
+    expect(s.nrIrqs()).toBe(256);
+    // nr_irqs_gsi = 40: one run from 40 to the last IRQ the bitmap has, then nothing.
+    expect(s.allocDynamicRange(4352 + 8196 - 40)).toBe(40);
+    expect(s.nrIrqs()).toBe(4352 + 8196);
+    expect(s.allocDynamic()).toBe(ENOMEM);
+  });
+
   it('HVM domU sees its virtual IO-APIC; PV domU has no GSIs', () => {
     const hvm = new X86Architecture({ ...seed, upcallMode: 'callback-vector' }).createGuestIrqSpace({ domid: 1, nrCpus: 1, privileged: false });
     expect(hvm.gsiTop).toBe(48);
@@ -160,7 +173,11 @@ describe('guest IRQ spaces', () => {
     expect(pv.gsiTop).toBe(0);
     expect(pv.identityGsi).toBe(false);
     expect(pv.policy).toBe('scan-down');
-    // nr_cpu_ids 1, gsi_top 0: min(256, 0 + 16 + 8 + 8) = 32
-    expect(pv.nrIrqs()).toBe(32);
+    // scan-down is a 2.6.3x policy: 2.6.39 io_apic.c arch_probe_nr_irqs with nr_cpu_ids 1,
+    // nr_irqs_gsi 16: min(256, 16 + 8 + 16 * 16) = 256
+    expect(pv.nrIrqs()).toBe(256);
+    // lower-bound (3.17+) sizes it the modern way: min(256, 0 + 16 + 8 + 8) = 32
+    const modern = new X86Architecture({ ...seed, upcallMode: 'pv' }).createGuestIrqSpace({ domid: 1, nrCpus: 1, privileged: false });
+    expect(modern.nrIrqs()).toBe(32);
   });
 });

@@ -19,12 +19,13 @@ import type {
 import {
   archProbeNrIrqs,
   compileTimeNrIrqs,
+  irqBitmapBits,
   gsiTop as computeGsiTop,
   MAX_IO_APICS,
   nrIrqsGsi,
   type IoApicConfig,
 } from './formulas.js';
-import { X86GuestIrqSpace, type DynIrqPolicy } from './irq-space.js';
+import { DYN_IRQ_POLICY_ERAS, X86GuestIrqSpace, type DynIrqPolicy } from './irq-space.js';
 import { DEFAULT_CALLBACK_GSI, DomainUpcall, HVM_VIOAPIC_PINS, type UpcallMode } from './upcall.js';
 import { XenIrqLayer, type IoApicAckMode, type MapPirqRequest } from './xen-irq.js';
 
@@ -52,9 +53,12 @@ export interface ArchX86Options {
   readonly configNrCpus?: number;
   /** `MAX_IO_APICS` of the guest kernels (default 128). */
   readonly maxIoApics?: number;
-  /** `lower-bound`: the largest `nr_irqs` a guest's space may grow to (default unbounded). */
+  /**
+   * `alloc-from`, `lower-bound`: the largest `nr_irqs` a guest's space may grow to (default:
+   * `IRQ_BITMAP_BITS` = `NR_IRQS + 8196` for `alloc-from`, unbounded for `lower-bound`).
+   */
   readonly maxNrIrqs?: number;
-  /** `scan-down`: throw `KernelPanicError` instead of returning -ENOSPC (default false). */
+  /** `scan-down`, `encroach`: throw `KernelPanicError` instead of returning -ENOSPC (default false). */
   readonly panicThrows?: boolean;
   /** Maximum guests sharing a pirq (default 32). */
   readonly irqMaxGuests?: number;
@@ -167,8 +171,8 @@ export class X86Architecture implements Architecture {
   }
 
   /**
-   * The guest's IRQ number space: `nr_irqs` from `arch_probe_nr_irqs` with the guest's
-   * `nr_cpu_ids`; identity GSIs for the hardware domain (the machine's IO-APICs) and HVM
+   * The guest's IRQ number space: `nr_irqs` from the policy's kernel era's `arch_probe_nr_irqs`
+   * with the guest's `nr_cpu_ids`; identity GSIs for the hardware domain (the machine's IO-APICs) and HVM
    * guests (their virtual IO-APIC), none for a PV domU.
    */
   createGuestIrqSpace(opts: X86GuestIrqSpaceOptions): X86GuestIrqSpace {
@@ -176,13 +180,16 @@ export class X86Architecture implements Architecture {
     const identityGsi = opts.privileged || hvm;
     const top = opts.privileged ? this.gsiTop : hvm ? (this.opts.hvmGsis ?? HVM_VIOAPIC_PINS) : 0;
     const nrCpuIds = this.opts.nrCpuIds ?? opts.nrCpus;
+    const policy = opts.policy ?? this.opts.dynIrqPolicy ?? 'lower-bound';
+    const era = DYN_IRQ_POLICY_ERAS[policy];
     return new X86GuestIrqSpace({
-      policy: opts.policy ?? this.opts.dynIrqPolicy ?? 'lower-bound',
-      nrIrqs: archProbeNrIrqs({ nrIrqs: this.compileTimeNrIrqs, nrCpuIds, gsiTop: top, msi: this.opts.msi ?? true }),
+      policy,
+      nrIrqs: archProbeNrIrqs({ nrIrqs: this.compileTimeNrIrqs, nrCpuIds, gsiTop: top, msi: this.opts.msi ?? true, era: era.probe }),
       gsiTop: top,
       nrIrqsGsi: nrIrqsGsi(top),
       identityGsi,
-      maxNrIrqs: this.opts.maxNrIrqs,
+      // 2.6.39–3.16 grow up to IRQ_BITMAP_BITS; the modern space is left unbounded unless capped.
+      maxNrIrqs: this.opts.maxNrIrqs ?? (policy === 'alloc-from' ? irqBitmapBits(this.compileTimeNrIrqs) : undefined),
       panicThrows: this.opts.panicThrows,
     });
   }

@@ -50,6 +50,20 @@ describe('arch_probe_nr_irqs', () => {
     expect(archProbeNrIrqs({ nrIrqs: NR_IRQS, nrCpuIds, gsiTop: top, msi })).toBe(expected);
   });
 
+  it.each([
+    // 2.6.3x-3.16 (2.6.39 arch/x86/kernel/apic/io_apic.c): nr = nr_irqs_gsi + 8 * nr_cpu_ids,
+    // nr += nr_irqs_gsi * 16 with MSI; no gsi_top <= 16 branch.
+    // nrCpuIds, gsiTop, msi, expected (hand-computed)
+    [3, 0, true, 296], //    clamp 768;  16+24+256 = 296 (the "reverse order" commit's PV domU: top IRQ 295)
+    [2, 504, true, 512], //  clamp 512;  520+16+8320 = 8856
+    [4, 24, true, 712], //   clamp 1024; 40+32+640 = 712
+    [4, 24, false, 72], //   clamp 1024; 40+32 = 72
+    [1, 0, true, 256], //    clamp 256;  16+8+256 = 280
+    [64, 120, true, 2824], // clamp 4352; 136+512+2176 = 2824
+  ])('2.6.3x: nr_cpu_ids=%i gsi_top=%i msi=%s → %i', (nrCpuIds, top, msi, expected) => {
+    expect(archProbeNrIrqs({ nrIrqs: NR_IRQS, nrCpuIds, gsiTop: top, msi, era: '2.6.3x' })).toBe(expected);
+  });
+
   it('never raises nr_irqs above its compile-time value', () => {
     expect(archProbeNrIrqs({ nrIrqs: 100, nrCpuIds: 4, gsiTop: 24, msi: true })).toBe(100);
   });

@@ -2,8 +2,9 @@
  * The size of a Linux x86 kernel's IRQ number space, as pure functions.
  *
  * Models the sizing rules of Linux arch/x86/include/asm/irq_vectors.h (compile-time NR_IRQS),
- * arch/x86/kernel/apic/io_apic.c (gsi_top, nr_irqs_gsi, arch_probe_nr_irqs) as SPEC §4.2
- * states them. Kept free of state so tests can check them against hand-computed numbers.
+ * arch/x86/kernel/apic/io_apic.c (gsi_top, nr_irqs_gsi, arch_probe_nr_irqs, per kernel era) and
+ * kernel/irq/internals.h (IRQ_BITMAP_BITS) as SPEC §4.2 states them. Kept free of state so
+ * tests can check them against hand-computed numbers.
  */
 
 /** Vectors per CPU (`NR_VECTORS`). */
@@ -68,6 +69,16 @@ export function compileTimeNrIrqs(cfg: KernelIrqConfig): number {
   return NR_IRQS_LEGACY;
 }
 
+/**
+ * Which kernel's `arch_probe_nr_irqs` to use (SPEC §4.2):
+ * - `'2.6.3x'`: Linux 2.6.3x up to 3.16 (2.6.39 `arch/x86/kernel/apic/io_apic.c`), sized from
+ *   `nr_irqs_gsi`: `nr = nr_irqs_gsi + 8 * nr_cpu_ids`, plus `16 * nr_irqs_gsi` with MSI;
+ * - `'modern'`: Linux 3.17+ (`nr_irqs_gsi` gone), sized from `gsi_top`:
+ *   `nr = gsi_top + 16 + 8 * nr_cpu_ids`, plus `8 * nr_cpu_ids` (gsi_top ≤ 16) or
+ *   `16 * gsi_top` with MSI.
+ */
+export type ProbeNrIrqsEra = '2.6.3x' | 'modern';
+
 /** Input of {@link archProbeNrIrqs}. */
 export interface ProbeNrIrqsInput {
   /** `nr_irqs` before probing (the compile-time `NR_IRQS`). */
@@ -78,19 +89,40 @@ export interface ProbeNrIrqsInput {
   readonly gsiTop: number;
   /** Whether MSI is configured. */
   readonly msi: boolean;
+  /** Which kernel's formula (default `'modern'`). */
+  readonly era?: ProbeNrIrqsEra;
 }
 
 /**
- * `arch_probe_nr_irqs`: the boot-time `nr_irqs`. Clamps to `NR_VECTORS * nr_cpu_ids`, then to
- * `gsi_top + 16 + 8 * nr_cpu_ids` plus, with MSI, `8 * nr_cpu_ids` when `gsi_top <= 16` else
- * `16 * gsi_top`.
+ * `arch_probe_nr_irqs`: the boot-time `nr_irqs`. Both eras first clamp to
+ * `NR_VECTORS * nr_cpu_ids`, then lower it to the era's estimate ({@link ProbeNrIrqsEra}).
  * @param input - the values the kernel probes with
  * @returns the new `nr_irqs`
  */
 export function archProbeNrIrqs(input: ProbeNrIrqsInput): number {
   let nr = Math.min(input.nrIrqs, NR_VECTORS * input.nrCpuIds);
-  let wanted = input.gsiTop + NR_IRQS_LEGACY + 8 * input.nrCpuIds;
-  if (input.msi) wanted += input.gsiTop <= NR_IRQS_LEGACY ? 8 * input.nrCpuIds : input.gsiTop * 16;
+  let wanted: number;
+  if (input.era === '2.6.3x') {
+    // No special case for few GSIs: a PV domU (nr_irqs_gsi = 16) still reserves 16 * 16 for MSI.
+    const gsiIrqs = nrIrqsGsi(input.gsiTop);
+    wanted = gsiIrqs + 8 * input.nrCpuIds;
+    if (input.msi) wanted += gsiIrqs * 16;
+  } else {
+    wanted = input.gsiTop + NR_IRQS_LEGACY + 8 * input.nrCpuIds;
+    if (input.msi) wanted += input.gsiTop <= NR_IRQS_LEGACY ? 8 * input.nrCpuIds : input.gsiTop * 16;
+  }
   if (wanted < nr) nr = wanted;
   return nr;
+}
+
+/** Slack the descriptor bitmap has over `NR_IRQS` with SPARSE_IRQ (`IRQ_BITMAP_BITS - NR_IRQS`, 2.6.39+). */
+export const IRQ_BITMAP_SLACK = 8196;
+
+/**
+ * `IRQ_BITMAP_BITS = NR_IRQS + 8196` (kernel/irq/internals.h, 2.6.39 and later, SPARSE_IRQ):
+ * the largest `nr_irqs` `irq_expand_nr_irqs` may grow to.
+ * @param compileTimeNrIrqs - `NR_IRQS`
+ */
+export function irqBitmapBits(compileTimeNrIrqs: number): number {
+  return compileTimeNrIrqs + IRQ_BITMAP_SLACK;
 }

@@ -22,7 +22,7 @@ export interface ArchConfig extends PluginRef {
   /** x86: IO-APICs with their GSI ranges. */
   ioApics?: { gsiBase?: number; pins: number }[];
   /** x86: dynamic IRQ policy. */
-  dynIrqPolicy?: 'scan-down' | 'encroach' | 'lower-bound';
+  dynIrqPolicy?: 'scan-down' | 'encroach' | 'alloc-from' | 'lower-bound';
   /** x86: how the event upcall reaches a vCPU. */
   upcall?: 'callback-vector' | 'gsi' | 'pv';
   /** ARM: list registers per vCPU. */
@@ -137,7 +137,7 @@ export const platformConfigSchema = {
             properties: { gsiBase: { type: 'integer', minimum: 0, maximum: 65535 }, pins: { type: 'integer', minimum: 1, maximum: 240 } },
           },
         },
-        dynIrqPolicy: { enum: ['scan-down', 'encroach', 'lower-bound'] },
+        dynIrqPolicy: { enum: ['scan-down', 'encroach', 'alloc-from', 'lower-bound'] },
         upcall: { enum: ['callback-vector', 'gsi', 'pv'] },
         listRegisters: { type: 'integer', minimum: 1, maximum: 16 },
         vtimer: { enum: ['guest-percpu', 'xen-owned', 'naive'] },
