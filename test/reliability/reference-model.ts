@@ -404,9 +404,10 @@ export class ReferenceModel {
   }
 
   private setGlobalVirqHandler(virq: number, dom: number): number {
-    if (virq >= NR_VIRQS || !this.isGlobalVirq(virq)) return EINVAL;
+    // A domctl: the target domain is looked up before the virq is checked (SPEC §1.3a).
     const d = this.domains.get(dom);
     if (!d) return ESRCH;
+    if (virq >= NR_VIRQS || !this.isGlobalVirq(virq)) return EINVAL;
     const current = this.handlerOf(virq);
     if (current === d) return 0;
     if (current && current.virqs.has(`0:${virq}`)) return EBUSY;

@@ -64,8 +64,10 @@ export interface ArchX86Options {
   readonly irqMaxGuests?: number;
   /** Level IO-APIC ack mode (default `'new'`: ACK_TYPE_EOI; `'old'`: ACK_TYPE_UNMASK). */
   readonly ioapicAck?: IoApicAckMode;
-  /** Whether binding an unmapped pirq maps it first (default true; see `XenIrqLayerOptions`). */
+  /** Whether binding an unmapped pirq maps it first (default false: `-EINVAL`; see `XenIrqLayerOptions`). */
   readonly autoMapPirqs?: boolean;
+  /** Whether the IOMMU remaps interrupts (default true; without it multi-vector MSI is `-EOPNOTSUPP`). */
+  readonly interruptRemapping?: boolean;
   /** Callback GSI in `gsi` upcall mode (default 28). */
   readonly callbackGsi?: number;
   /** GSIs of an HVM guest's virtual IO-APIC (default 48). */
@@ -127,6 +129,8 @@ export class X86Architecture implements Architecture {
       ioapicAck: options.ioapicAck,
       irqMaxGuests: options.irqMaxGuests,
       autoMapPirqs: options.autoMapPirqs,
+      interruptRemapping: options.interruptRemapping,
+      isHvm: (domid) => (this.domains.get(domid)?.mode ?? this.defaultMode()) !== 'pv',
       clock: this.clock,
       processorOf: options.processorOf,
     });

@@ -23,7 +23,9 @@ class FakeLink implements HypervisorLink {
   raiseVirq(): void {}
 }
 
-function machine(opts: { ioapicAck?: IoApicAckMode; irqMaxGuests?: number; autoMapPirqs?: boolean } = {}) {
+function machine(
+  opts: { ioapicAck?: IoApicAckMode; irqMaxGuests?: number; autoMapPirqs?: boolean; interruptRemapping?: boolean; isHvm?: (d: number) => boolean } = {},
+) {
   const clock = new VirtualClock();
   const x = new XenIrqLayer({ nrPcpus: 2, ioApics: [{ id: 0, gsiBase: 0, pins: 24 }], clock, ...opts });
   const link = new FakeLink();
@@ -52,12 +54,29 @@ describe('map_pirq order', () => {
     expect(x.mapPirq(1, { type: 'gsi', gsi: 5 })).toBe(17);
     expect(x.mapPirq(1, { type: 'msi' })).toBe(63);
     expect(x.mapPirq(1, { type: 'msi', nvec: 4 })).toBe(59);
-    expect(x.mapPirq(1, { type: 'msi', nvec: 3 })).toBe(-Errno.EINVAL);
     expect(x.mapPirq(1, { type: 'gsi', gsi: 24 })).toBe(-Errno.EINVAL);
     expect(x.mapPirq(9, { type: 'gsi', gsi: 1 })).toBe(-Errno.ESRCH);
     // The same GSI is one Xen IRQ for both domains.
     expect(x.irqOfPirq(0, 20)).toBe(20);
     expect(x.irqOfPirq(1, 16)).toBe(20);
+  });
+
+  it('multi-vector MSI: count rounded up to a power of two, > 32 -EDOM, without interrupt remapping -EOPNOTSUPP', () => {
+    // Xen 4.x xen/arch/x86/physdev.c physdev_map_pirq, MAP_PIRQ_TYPE_MULTI_MSI:
+    // `entry_nr <= 0 || entry_nr > 32` → -EDOM; `entry_nr != 1 && !iommu_intremap` → -EOPNOTSUPP;
+    // then entry_nr is rounded up to a power of two.
+    const { x } = machine();
+    expect(x.mapPirq(1, { type: 'msi', nvec: 3 })).toBe(60); // 4 pirqs: 60..63
+    expect(x.irqOfPirq(1, 63)).toBeGreaterThanOrEqual(0);
+    expect(x.describe(x.irqOfPirq(1, 60))!.vector % 4).toBe(0);
+    expect(x.mapPirq(1, { type: 'msi', nvec: 17 })).toBe(28); // 32 pirqs: 28..59
+    expect(x.mapPirq(1, { type: 'msi', nvec: 33 })).toBe(-Errno.EDOM);
+    expect(x.mapPirq(1, { type: 'msi', nvec: 0 })).toBe(-Errno.EDOM);
+    expect(x.mapPirq(1, { type: 'msi', nvec: 1.5 })).toBe(-Errno.EINVAL);
+    const noIr = machine({ interruptRemapping: false }).x;
+    expect(noIr.mapPirq(1, { type: 'msi', nvec: 2 })).toBe(-Errno.EOPNOTSUPP);
+    expect(noIr.mapPirq(1, { type: 'msi', nvec: 33 })).toBe(-Errno.EDOM);
+    expect(noIr.mapPirq(1, { type: 'msi', nvec: 1 })).toBe(63);
   });
 
   it('an MSI group is contiguous IRQs with an aligned vector block, unmapped as a whole', () => {
@@ -98,16 +117,17 @@ describe('pirqGuestBind', () => {
     expect(x.guestBind(0, 0, p0, true)).toBe(-Errno.EBUSY);
   });
 
-  it('-EBUSY for an IRQ the hypervisor uses; -EINVAL with no descriptor', () => {
-    const { x } = machine({ autoMapPirqs: false });
+  it('-EBUSY for an IRQ the hypervisor uses; -EINVAL for a pirq never mapped (the default: no implicit mapping)', () => {
+    // Xen 4.x xen/arch/x86/irq.c pirq_guest_bind: no IRQ behind the pirq → -EINVAL (SPEC §4.4).
+    const { x } = machine();
     x.reserveGsiForXen(4);
     expect(x.guestBind(0, 0, x.mapPirq(0, { type: 'gsi', gsi: 4 }), false)).toBe(-Errno.EBUSY);
     expect(x.guestBind(1, 0, 30, false)).toBe(-Errno.EINVAL);
     expect(x.guestBind(1, 0, 64, false)).toBe(-Errno.EINVAL);
   });
 
-  it('auto-maps a granted pirq (toolstack mapping) so binding it succeeds', () => {
-    const { x } = machine();
+  it('with autoMapPirqs (opt-in) maps a granted pirq as the toolstack would, so binding it succeeds', () => {
+    const { x } = machine({ autoMapPirqs: true });
     expect(x.guestBind(1, 0, 30, false)).toBe(0);
     expect(x.describe(x.irqOfPirq(1, 30))!.source).toBe('msi');
     expect(x.guestBind(0, 0, 9, false)).toBe(0);
@@ -196,14 +216,18 @@ describe('sharing one line between two guests, per ACK type', () => {
     expect(x.lapics[0]!.eoiCount).toBe(2);
     expect(x.describe(5)!.inFlight).toBe(0);
     expect(x.isGuestMasked(1, p1)).toBe(false);
-    expect(x.irqStatusQuery(1, p1)).toBe(XENIRQSTAT_SHARED);
+    // needs_eoi is set whatever the ACK type (Xen xen/arch/x86/physdev.c PHYSDEVOP_irq_status_query).
+    expect(x.irqStatusQuery(1, p1)).toBe(XENIRQSTAT_NEEDS_EOI | XENIRQSTAT_SHARED);
   });
 
   it('MSI: maskable is ACK_TYPE_NONE, non-maskable ACK_TYPE_EOI', () => {
     const { x, link } = machine();
     const pm = x.mapPirq(1, { type: 'msi' });
     const pn = x.mapPirq(1, { type: 'msi', maskable: false });
-    expect(x.irqStatusQuery(1, pm)).toBe(0);
+    expect(x.describe(x.irqOfPirq(1, pm))!.ackType).toBe(ACK_TYPE_NONE);
+    expect(x.describe(x.irqOfPirq(1, pn))!.ackType).toBe(ACK_TYPE_EOI);
+    // Both report needs_eoi: a guest without the pirq_eoi_map must always EOI.
+    expect(x.irqStatusQuery(1, pm)).toBe(XENIRQSTAT_NEEDS_EOI);
     expect(x.irqStatusQuery(1, pn)).toBe(XENIRQSTAT_NEEDS_EOI);
     x.guestBind(1, 0, pn, false);
     const irq = x.irqOfPirq(1, pn);
@@ -228,18 +252,30 @@ describe('sharing one line between two guests, per ACK type', () => {
 });
 
 describe('PHYSDEVOP_eoi and irq_status_query', () => {
-  it('-EINVAL for a pirq out of range; flags per ACK type and sharing', () => {
+  it('-EINVAL for a pirq out of range or never mapped (eoi); needs_eoi always, shared when shared', () => {
+    // Xen 4.x xen/arch/x86/physdev.c: PHYSDEVOP_eoi of a pirq with no pirq_info → -EINVAL;
+    // PHYSDEVOP_irq_status_query sets XENIRQSTAT_needs_eoi unconditionally, XENIRQSTAT_shared
+    // when pirq_shared(); only an HVM domain's query of an unmapped pirq is -EINVAL.
     const { x } = machine();
     expect(x.eoi(1, 64)).toBe(-Errno.EINVAL);
     expect(x.eoi(1, -1)).toBe(-Errno.EINVAL);
+    expect(x.eoi(1, 40)).toBe(-Errno.EINVAL);
     expect(x.irqStatusQuery(1, 64)).toBe(-Errno.EINVAL);
-    expect(x.irqStatusQuery(1, 40)).toBe(0);
+    expect(x.irqStatusQuery(1, 40)).toBe(XENIRQSTAT_NEEDS_EOI);
+    const hvm = machine({ isHvm: (d) => d === 1 }).x;
+    expect(hvm.irqStatusQuery(1, 40)).toBe(-Errno.EINVAL);
+    expect(hvm.irqStatusQuery(0, 40)).toBe(XENIRQSTAT_NEEDS_EOI);
+    expect(hvm.irqStatusQuery(2, 40)).toBe(XENIRQSTAT_NEEDS_EOI);
     const p1 = x.mapPirq(1, { type: 'gsi', gsi: 20 });
     expect(x.irqStatusQuery(1, p1)).toBe(XENIRQSTAT_NEEDS_EOI);
     x.guestBind(1, 0, p1, true);
     const p2 = x.mapPirq(2, { type: 'gsi', gsi: 20 });
     x.guestBind(2, 0, p2, true);
     expect(x.irqStatusQuery(1, p1)).toBe(XENIRQSTAT_NEEDS_EOI | XENIRQSTAT_SHARED);
+    expect(x.eoi(1, p1)).toBe(0); // mapped, nothing in flight
+    x.guestUnbind(1, p1);
+    expect(x.unmapPirq(1, p1)).toBe(0);
+    expect(x.eoi(1, p1)).toBe(-Errno.EINVAL);
   });
 });
 

@@ -67,7 +67,11 @@ export type MapPirqRequest =
   | {
       /** An MSI (group). */
       readonly type: 'msi';
-      /** Number of vectors (power of two ≤ 32; default 1). */
+      /**
+       * Number of vectors (default 1): 1–32, rounded up to a power of two; outside that range
+       * `-EDOM`, more than one without interrupt remapping `-EOPNOTSUPP` (Xen's
+       * MAP_PIRQ_TYPE_MULTI_MSI).
+       */
       readonly nvec?: number;
       /** Whether the device can mask its MSI (default true). */
       readonly maskable?: boolean;
@@ -87,10 +91,18 @@ export interface XenIrqLayerOptions {
   readonly irqMaxGuests?: number;
   /**
    * Whether `guestBind` of a pirq that nothing mapped maps it first, as if the toolstack had
-   * (default true): the hardware domain's pirq p < gsi_top maps GSI p, any other pirq gets a
-   * private maskable MSI.
+   * (default false: Xen binds only mapped pirqs, an unmapped one is `-EINVAL`; SPEC §4.4). When
+   * on, the hardware domain's pirq p < gsi_top maps GSI p, any other pirq gets a private
+   * maskable MSI.
    */
   readonly autoMapPirqs?: boolean;
+  /**
+   * Whether the IOMMU remaps interrupts (`iommu_intremap`, default true): without it Xen
+   * refuses multi-vector MSI with `-EOPNOTSUPP`.
+   */
+  readonly interruptRemapping?: boolean;
+  /** Whether a domU is HVM (its PHYSDEVOP_irq_status_query of an unmapped pirq is then `-EINVAL`); default: none. */
+  readonly isHvm?: (domid: number) => boolean;
   /** The virtual clock (EOI timer, rate limit). */
   readonly clock: Clock;
   /** pCPU a vCPU runs on (default `vcpu % nrPcpus`). */
@@ -292,8 +304,9 @@ export class XenIrqLayer implements PirqBackend {
   /**
    * PHYSDEVOP_map_pirq: gives a domain a pirq for a GSI or an MSI (group). Order: pirqs 0–15
    * are legacy; GSIs take the lowest free pirq from 16 (the hardware domain: pirq = GSI);
-   * MSIs take the highest free run from the top.
-   * @returns the (first) pirq or -errno (-ESRCH no domain, -EINVAL bad request, -ENOSPC, -EEXIST)
+   * MSIs take the highest free run from the top, of `nvec` rounded up to a power of two.
+   * @returns the (first) pirq or -errno (-ESRCH no domain, -EINVAL bad request, -EDOM MSI count
+   *   outside 1–32, -EOPNOTSUPP multi-vector MSI without interrupt remapping, -ENOSPC, -EEXIST)
    */
   mapPirq(domid: number, req: MapPirqRequest): number {
     const d = this.domains.get(domid);
@@ -311,8 +324,13 @@ export class XenIrqLayer implements PirqBackend {
       this.bindMap(d, pirq, desc);
       return pirq;
     }
-    const nvec = req.nvec ?? 1;
-    if (!Number.isInteger(nvec) || nvec < 1 || nvec > 32 || (nvec & (nvec - 1)) !== 0) return -Errno.EINVAL;
+    const wanted = req.nvec ?? 1;
+    if (!Number.isInteger(wanted)) return -Errno.EINVAL;
+    // Xen's physdev_map_pirq (MAP_PIRQ_TYPE_MULTI_MSI): range, then remapping, then round up.
+    if (wanted < 1 || wanted > 32) return -Errno.EDOM;
+    if (wanted > 1 && !(this.opts.interruptRemapping ?? true)) return -Errno.EOPNOTSUPP;
+    let nvec = 1;
+    while (nvec < wanted) nvec <<= 1;
     const first = req.pirq ?? this.freePirqDown(d, nvec);
     if (first < 0) return first;
     if (!Number.isInteger(first) || first + nvec > nrPirqs) return -Errno.EINVAL;
@@ -400,7 +418,7 @@ export class XenIrqLayer implements PirqBackend {
     if (!d) return -Errno.ESRCH;
     if (!Number.isInteger(pirq) || pirq < 0 || pirq >= d.pirqToIrq.length) return -Errno.EINVAL;
     let irq = d.pirqToIrq[pirq]!;
-    if (irq < 0 && (this.opts.autoMapPirqs ?? true)) {
+    if (irq < 0 && (this.opts.autoMapPirqs ?? false)) {
       const req: MapPirqRequest =
         d.info.privileged && pirq < this.gsiTop ? { type: 'gsi', gsi: pirq, pirq } : { type: 'msi', pirq };
       if (this.mapPirq(domid, req) >= 0) irq = d.pirqToIrq[pirq]!;
@@ -475,15 +493,16 @@ export class XenIrqLayer implements PirqBackend {
    * PHYSDEVOP_eoi: the guest is done with `pirq`. Acts only when it had the interrupt in
    * flight; the last guest to EOI unmasks the line (UNMASK) or EOIs the LAPIC of each CPU
    * that received it (EOI).
-   * @returns 0 or -EINVAL (pirq out of range)
+   * @returns 0 or -EINVAL (pirq out of range, or not mapped: Xen's `pirq_info` is NULL)
    */
   eoi(domid: number, pirq: number): number {
     const d = this.domains.get(domid);
     if (!d) return -Errno.ESRCH;
     if (!Number.isInteger(pirq) || pirq < 0 || pirq >= d.pirqToIrq.length) return -Errno.EINVAL;
+    const irq = d.pirqToIrq[pirq]!;
+    if (irq < 0) return -Errno.EINVAL;
     if (d.masked[pirq] === 0) return 0;
     d.masked[pirq] = 0;
-    const irq = d.pirqToIrq[pirq]!;
     const desc = irq >= 0 ? this.descs[irq] : undefined;
     const action = desc?.action;
     if (!desc || !action || action.ackType === ACK_TYPE_NONE) return 0;
@@ -492,19 +511,20 @@ export class XenIrqLayer implements PirqBackend {
   }
 
   /**
-   * PHYSDEVOP_irq_status_query.
-   * @returns {@link XENIRQSTAT_NEEDS_EOI} when the IRQ's ACK type is not NONE, plus
-   *   {@link XENIRQSTAT_SHARED} when more than one guest is bound; -EINVAL pirq out of range
+   * PHYSDEVOP_irq_status_query. A guest that does not use the `pirq_eoi_map` must always EOI,
+   * so Xen sets {@link XENIRQSTAT_NEEDS_EOI} whatever the ACK type (which only decides what the
+   * EOI does), plus {@link XENIRQSTAT_SHARED} when more than one guest is bound.
+   * @returns the flags; -EINVAL pirq out of range, or unmapped for an HVM domain
    */
   irqStatusQuery(domid: number, pirq: number): number {
     const d = this.domains.get(domid);
     if (!d) return -Errno.ESRCH;
     if (!Number.isInteger(pirq) || pirq < 0 || pirq >= d.pirqToIrq.length) return -Errno.EINVAL;
     const irq = d.pirqToIrq[pirq]!;
+    if (irq < 0 && !d.info.privileged && this.opts.isHvm?.(domid)) return -Errno.EINVAL;
     const desc = irq >= 0 ? this.descs[irq] : undefined;
-    if (!desc) return 0;
-    let flags = this.ackTypeOf(desc) !== ACK_TYPE_NONE ? XENIRQSTAT_NEEDS_EOI : 0;
-    if (desc.action && desc.action.nrGuests > 1) flags |= XENIRQSTAT_SHARED;
+    let flags = XENIRQSTAT_NEEDS_EOI;
+    if (desc?.action && desc.action.nrGuests > 1) flags |= XENIRQSTAT_SHARED;
     return flags;
   }
 

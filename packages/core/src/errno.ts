@@ -18,6 +18,7 @@ export const Errno = {
   EINVAL: 22,
   EFBIG: 27,
   ENOSPC: 28,
+  EDOM: 33,
   ENOSYS: 38,
   EOVERFLOW: 75,
   EOPNOTSUPP: 95,
