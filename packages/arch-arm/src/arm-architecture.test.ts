@@ -2,7 +2,7 @@ import { Architecture, Clock, Errno, RoundRobinScheduler, Scheduler, VirtualCloc
 import { container } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
 import { ArmArchitecture, IRQ_GUEST, IRQ_INPROGRESS, archArm } from './arm-architecture.js';
-import { PPI_EVTCHN_UPCALL } from './gic.js';
+import { HWDOM_RESERVED_PPIS, PPI_EVTCHN_UPCALL, allocateHwdomEvtchnPpi } from './gic.js';
 import { ARM64_NR_IRQS } from './guest-irq-space.js';
 
 function domU(arch: ArmArchitecture, id = 1, nrVcpus = 2) {
@@ -54,7 +54,7 @@ describe('ArmArchitecture basics', () => {
   });
 });
 
-describe('event-channel upcall as PPI 31', () => {
+describe('event-channel upcall as the domain\'s event PPI', () => {
   it('without a scheduler the upcall runs at once, and never re-enters a vCPU handling PPI 31', () => {
     const arch = new ArmArchitecture();
     let depth = 0;
@@ -82,6 +82,28 @@ describe('event-channel upcall as PPI 31', () => {
     expect(maxDepth).toBe(1);
     expect(arch.vgic(1).isInFlight(0, PPI_EVTCHN_UPCALL)).toBe(false);
     arch.deliverUpcall(9, 0); // unknown domain: nothing
+  });
+
+  it('the hardware domain gets the first free PPI (16), domUs GUEST_EVTCHN_PPI 31', () => {
+    // Xen 4.x xen/arch/arm/domain_build.c evtchn_allocate: vgic_allocate_ppi once the hardware
+    // domain's PPIs (its timer PPIs 27, 29, 30) are reserved; the boot log reads "Allocating PPI
+    // 16 for event channel interrupt". DomUs: GUEST_EVTCHN_PPI = 31 (public/arch-arm.h).
+    expect(HWDOM_RESERVED_PPIS).toEqual([27, 29, 30]);
+    expect(allocateHwdomEvtchnPpi()).toBe(16);
+    expect(allocateHwdomEvtchnPpi([16, 17, 27])).toBe(18);
+    expect(allocateHwdomEvtchnPpi(Array.from({ length: 16 }, (_, i) => 16 + i))).toBe(-1);
+    const arch = new ArmArchitecture();
+    const seen: [number, number][] = [];
+    arch.attachDomain({ id: 0, nrVcpus: 1, privileged: true, nrPirqs: 0 }, { upcall: () => seen.push([0, arch.handlingIrq(0, 0)]) });
+    arch.attachDomain({ id: 1, nrVcpus: 1, privileged: false, nrPirqs: 0 }, { upcall: () => seen.push([1, arch.handlingIrq(1, 0)]) });
+    expect(arch.evtchnPpi(0)).toBe(16);
+    expect(arch.evtchnPpi(1)).toBe(PPI_EVTCHN_UPCALL);
+    arch.deliverUpcall(0, 0);
+    arch.deliverUpcall(1, 0);
+    expect(seen).toEqual([[0, 16], [1, 31]]);
+    // A PPI 31 injected into dom0 is not its event interrupt: no upcall.
+    arch.injectVirq(0, 0, PPI_EVTCHN_UPCALL);
+    expect(seen).toHaveLength(2);
   });
 
   it('with a scheduler the upcall waits until the vCPU runs, waking a blocked one', () => {

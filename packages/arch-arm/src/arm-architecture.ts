@@ -2,7 +2,8 @@
  * The Arm architecture plugin: Xen on Arm's interrupt plumbing (xen/arch/arm/irq.c, gic.c,
  * vgic.c, vtimer.c) around the GIC model. Physical interrupts are taken by Xen's handler
  * (acknowledge, priority drop, then Xen's own action, a guest injection, or a vLPI); event-channel
- * upcalls are virtual PPI 31; the guest's side of each vCPU's virtual CPU interface runs the
+ * upcalls are the domain's event PPI (31 for a domU, the first free PPI for the hardware
+ * domain); the guest's side of each vCPU's virtual CPU interface runs the
  * registered handler per virtual IRQ (Linux: a per-CPU devid IRQ whose handler is the upcall
  * loop), never re-entering a vCPU that is still in a handler. Modern Xen has no pirqs on Arm, so
  * the core answers EVTCHNOP_bind_pirq with -EOPNOTSUPP; the `xenarmPirqs` option brings back
@@ -35,6 +36,7 @@ import {
   NR_LOCAL_IRQS,
   PPI_EVTCHN_UPCALL,
   PPI_VIRT_TIMER,
+  allocateHwdomEvtchnPpi,
   irqClass,
   type SgiTargetMode,
 } from './gic.js';
@@ -107,6 +109,8 @@ interface ArmDomain {
   readonly cntvoff: number;
   readonly timers: VtimerContext[];
   readonly routed: Map<number, number>;
+  /** The virtual PPI its event-channel upcall is injected as (`d->arch.evtchn_irq`). */
+  readonly evtchnPpi: number;
 }
 
 /** The Arm {@link Architecture} (see the module comment). */
@@ -225,6 +229,8 @@ export class ArmArchitecture implements Architecture {
       cntvoff: this.clock?.now() ?? 0,
       timers: Array.from({ length: info.nrVcpus }, newVtimerContext),
       routed: new Map(),
+      // Xen: a domU gets GUEST_EVTCHN_PPI; the hardware domain the first PPI it does not use.
+      evtchnPpi: info.privileged ? allocateHwdomEvtchnPpi() : PPI_EVTCHN_UPCALL,
     });
   }
 
@@ -238,9 +244,19 @@ export class ArmArchitecture implements Architecture {
     this.domains.delete(domid);
   }
 
-  /** Injects virtual PPI 31 into the vCPU; it runs the guest's upcall when (and if) it can take it. */
+  /** Injects the domain's event PPI into the vCPU; it runs the guest's upcall when (and if) it can take it. */
   deliverUpcall(domid: number, vcpu: number): void {
-    this.domains.get(domid)?.vgic.inject(vcpu, PPI_EVTCHN_UPCALL);
+    const d = this.domains.get(domid);
+    d?.vgic.inject(vcpu, d.evtchnPpi);
+  }
+
+  /**
+   * The PPI a domain's event-channel upcall arrives on (what Xen advertises through the device
+   * tree and `HVM_PARAM_CALLBACK_IRQ`): 31 for a domU, the first free PPI (16) for the hardware
+   * domain. @throws XenError ESRCH for an unknown domain
+   */
+  evtchnPpi(domid: number): number {
+    return this.domain(domid).evtchnPpi;
   }
 
   /** Linux on arm64's IRQ number space (see `ArmGuestIrqSpace`). */
@@ -441,7 +457,7 @@ export class ArmArchitecture implements Architecture {
         const handler = d.handlers.get(virq);
         let deferred = false;
         if (handler) deferred = handler(vcpu, virq) === 'deferred';
-        else if (virq === PPI_EVTCHN_UPCALL) d.sink.upcall(vcpu);
+        else if (virq === d.evtchnPpi) d.sink.upcall(vcpu);
         if (!deferred) this.completeIrq(d, vcpu, virq);
       }
     } finally {

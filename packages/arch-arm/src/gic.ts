@@ -36,8 +36,28 @@ export const PPI_VIRT_TIMER = 27;
 export const PPI_SECURE_PHYS_TIMER = 29;
 /** Guest-visible PPI of the non-secure physical timer. */
 export const PPI_PHYS_TIMER = 30;
-/** The PPI Xen uses for the event-channel upcall (`GUEST_EVTCHN_PPI`). */
+/** The PPI Xen gives a domU for the event-channel upcall (`GUEST_EVTCHN_PPI`). */
 export const PPI_EVTCHN_UPCALL = 31;
+
+/**
+ * PPIs the hardware domain owns before Xen picks its event PPI: the host's timer PPIs that
+ * vtimer.c reserves for it with `vgic_reserve_virq` (virtual, secure and non-secure physical
+ * timer). Xen's own PPIs (hypervisor timer 26, GIC maintenance 25) are never the guest's.
+ */
+export const HWDOM_RESERVED_PPIS: readonly number[] = [PPI_VIRT_TIMER, PPI_SECURE_PHYS_TIMER, PPI_PHYS_TIMER];
+
+/**
+ * The hardware domain's event-channel PPI: the first PPI not already reserved for it, as Xen's
+ * `evtchn_allocate` (xen/arch/arm/domain_build.c) does with `vgic_allocate_ppi` once every PPI
+ * of the domain is registered ("Allocating PPI 16 for event channel interrupt" on a typical
+ * board).
+ * @param reserved - PPIs the domain already uses (default {@link HWDOM_RESERVED_PPIS})
+ * @returns the PPI, or -1 when all 16 are taken (Xen panics there)
+ */
+export function allocateHwdomEvtchnPpi(reserved: readonly number[] = HWDOM_RESERVED_PPIS): number {
+  for (let ppi = PPI_BASE; ppi < NR_LOCAL_IRQS; ppi++) if (!reserved.includes(ppi)) return ppi;
+  return -1;
+}
 
 /** Highest priority Xen uses (lower value = more urgent). */
 export const GIC_PRI_HIGHEST = 0x80;
