@@ -60,7 +60,43 @@ describe('xenarm pirq example', () => {
   it('sends the HID line to the foreground domain only, following the switch', () => {
     const rows = runXenarm();
     expect(rows[2]).toMatchObject({ foreground: 1, received: [1], handledBy: 1, inFlightAfter: 0 });
-    expect(rows[3]).toMatchObject({ foreground: 2, received: [2], handledBy: 2, inFlightAfter: 0 });
+    expect(rows[3]).toMatchObject({ foreground: 2, received: [2], handledBy: 2, inFlightAfter: 0, maskedAfter: false });
+  });
+
+  it('a touch with no foreground binder (dom0) is acked and the line left masked: no storm while it is held high', () => {
+    // Seed 002 (xenarm level_irq_handler): mask + ack; with no guest to EOI, nothing unmasks it.
+    const rows = runXenarm();
+    expect(rows[4]).toMatchObject({ foreground: 0, received: [], handledBy: undefined, inFlightAfter: 0, maskedAfter: true });
+    const s = bootXenarm();
+    const xa = s.arch.xenarm!;
+    xa.setForegroundDomain(0);
+    s.touch(); // the controller holds the line high: nobody handles it
+    expect(s.take()).toEqual([]);
+    expect(xa.unclaimed[TOUCH_LINE]).toBe(1);
+    expect(xa.isLineMasked(TOUCH_LINE)).toBe(true);
+  });
+
+  it('the action is always shareable: a guest that bound without WILL_SHARE does not stop a sharing one', async () => {
+    // Seed 002 (xenarm pirq_guest_bind): `action->shareable = 1`; only the new binder's will_share counts.
+    const { abi2Level } = await import('@evtchn/abi-2level');
+    const { archArm } = await import('@evtchn/arch-arm');
+    const { createPlatform } = await import('@evtchn/core');
+    const { guestLinux, IRQ_HANDLED, IRQF_SHARED } = await import('@evtchn/guest-linux');
+    const p = createPlatform({
+      arch: archArm({ xenarmPirqs: true }),
+      abis: [abi2Level()],
+      guest: guestLinux({ fifo: false }),
+      domains: [{ id: 1, vcpus: 1, pirqs: [SHARED_LINE] }, { id: 2, vcpus: 1, pirqs: [SHARED_LINE] }],
+    });
+    const g1 = p.domain(1).guest as import('@evtchn/guest-linux').LinuxGuest;
+    const g2 = p.domain(2).guest as import('@evtchn/guest-linux').LinuxGuest;
+    const probe = g1.bindPirqGsiToIrq(SHARED_LINE, SHARED_LINE, false, 'probe');
+    expect(g1.requestIrq(probe, () => IRQ_HANDLED, 0, 'probe', null)).toBe(0);
+    expect(g1.evtchnFromIrq(probe)).toBeGreaterThan(0);
+    const shared = g2.bindPirqGsiToIrq(SHARED_LINE, SHARED_LINE, true, 'xenarm-level');
+    expect(g2.requestIrq(shared, () => IRQ_HANDLED, IRQF_SHARED, 'dev', 'dev')).toBe(0);
+    expect(g2.evtchnFromIrq(shared)).toBeGreaterThan(0);
+    expect((p.arch as import('@evtchn/arch-arm').ArmArchitecture).xenarm!.boundGuests(SHARED_LINE)).toEqual([1, 2]);
   });
 
   it('counts in-flight guests while they have not EOIed yet', () => {
@@ -79,6 +115,7 @@ describe('xenarm pirq example', () => {
   it('prints who received what', () => {
     const out = formatXenarm(runXenarm());
     expect(out).toMatch(/line 34: device of d1\s+d1\s+d1,d2\s+d1\s+0/);
-    expect(out).toMatch(/line 40: touch \(HID\)\s+d2\s+d2\s+d2\s+0/);
+    expect(out).toMatch(/line 40: touch \(HID\)\s+d2\s+d2\s+d2\s+0\s+open/);
+    expect(out).toMatch(/line 40: touch \(HID\)\s+d0\s+-\s+-\s+0\s+masked/);
   });
 });

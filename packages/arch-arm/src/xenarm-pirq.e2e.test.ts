@@ -52,7 +52,7 @@ describe('xenarm pirqs on Arm (SPEC §7)', () => {
     expect(on.xenarm!.foregroundDomain).toBe(0);
   });
 
-  it('binds a guest: GUEST_BOUND (+SHARABLE), line unmasked, pirq port on vCPU 0', () => {
+  it('binds a guest: GUEST_BOUND + SHARABLE (always), line unmasked, pirq port on vCPU 0', () => {
     const { arch, xen, xa } = boot();
     expect(arch.gic.stateOf(LEVEL) & GICD_ENABLED).toBe(0);
     const port = xen.evtchn(1).bindPirq(LEVEL, BIND_PIRQ_WILL_SHARE);
@@ -63,9 +63,11 @@ describe('xenarm pirqs on Arm (SPEC §7)', () => {
     const st: EvtchnStatus = { status: 'closed', vcpu: 0 };
     expect(xen.evtchn(1).status(DOMID_SELF, port, st)).toBe(0);
     expect(st).toMatchObject({ status: 'pirq', pirq: LEVEL, vcpu: 0 });
+    // Seed 002 (xenarm pirq_guest_bind): the action is created with `action->shareable = 1`
+    // whatever the first binder asked for.
     const unshared = xen.evtchn(1).bindPirq(33, 0);
     expect(unshared).toBeGreaterThan(0);
-    expect(xa.flags[33]).toBe(XENARM_GUEST_BOUND);
+    expect(xa.flags[33]).toBe(XENARM_GUEST_BOUND | XENARM_SHARABLE);
   });
 
   it('refuses -EINVAL for a non-SPI and -EBUSY for lines Xen or a routed SPI owns', () => {
@@ -84,17 +86,20 @@ describe('xenarm pirqs on Arm (SPEC §7)', () => {
     expect(arch.routeIrqToGuest(3, LEVEL, LEVEL)).toBe(-Errno.EBUSY);
   });
 
-  it('shares only when both sides will share, up to the guest limit', () => {
+  it('the existing action is always shareable: only the new binder\'s will_share decides, up to the guest limit', () => {
+    // Seed 002 (xenarm pirq_guest_bind): `action->shareable = 1` on creation, then
+    // `if (!will_share || !action->shareable) -EBUSY` for later binders.
     const { xen } = boot({ maxGuests: 2 });
     expect(xen.evtchn(1).bindPirq(33, 0)).toBeGreaterThan(0);
-    expect(xen.evtchn(2).bindPirq(33, BIND_PIRQ_WILL_SHARE)).toBe(-Errno.EBUSY);
+    expect(xen.evtchn(2).bindPirq(33, BIND_PIRQ_WILL_SHARE)).toBeGreaterThan(0);
+    expect(xen.evtchn(3).bindPirq(33, 0)).toBe(-Errno.EBUSY);
     expect(xen.evtchn(1).bindPirq(LEVEL, BIND_PIRQ_WILL_SHARE)).toBeGreaterThan(0);
     expect(xen.evtchn(2).bindPirq(LEVEL, 0)).toBe(-Errno.EBUSY);
     expect(xen.evtchn(2).bindPirq(LEVEL, BIND_PIRQ_WILL_SHARE)).toBeGreaterThan(0);
     expect(xen.evtchn(3).bindPirq(LEVEL, BIND_PIRQ_WILL_SHARE)).toBe(-Errno.EBUSY);
     // needs-EOI (level, ACK_TYPE_UNMASK) and shared.
     expect(xen.physdev(1).irqStatusQuery(LEVEL)).toBe(1 | 2);
-    expect(xen.physdev(1).irqStatusQuery(33)).toBe(1);
+    expect(xen.physdev(1).irqStatusQuery(33)).toBe(1 | 2);
   });
 
   it('level flow: every bound guest gets the pirq, in flight until each EOIs; the last EOI ends the line', () => {
@@ -151,13 +156,34 @@ describe('xenarm pirqs on Arm (SPEC §7)', () => {
     expect(pending(2, p2)).toBe(true);
     expect(xa.isMaskedFor(1, HID)).toBe(false);
     expect(xa.isMaskedFor(2, HID)).toBe(true);
-    // A foreground domain that has not bound the line: nobody in flight, the line ends at once.
-    // (A latched pulse: a line held high with no consumer would storm, as on hardware.)
+    // A foreground domain that has not bound the line: nobody takes it, so it is acked and
+    // left masked (seed 002, xenarm level_irq_handler).
     xen.physdev(2).eoi(HID);
     xa.setForegroundDomain(3);
     arch.gic.setPending(HID);
     expect(xa.inFlight[HID]).toBe(0);
     expect(arch.gic.isActive(HID)).toBe(false);
+    expect(xa.isLineMasked(HID)).toBe(true);
+  });
+
+  it('a level HID line held high with no foreground binder: acked once, left masked, no storm', () => {
+    // Default foregroundDomain 0, which never binds; only domUs have the line. Seed 002's
+    // level_irq_handler masks and acks, and with no guest to EOI nothing unmasks it again.
+    const { arch, xen, xa, pending } = boot({ hidIrqs: [HID] });
+    expect(xa.foregroundDomain).toBe(0);
+    const p1 = xen.evtchn(1).bindPirq(HID, BIND_PIRQ_WILL_SHARE);
+    const p2 = xen.evtchn(2).bindPirq(HID, BIND_PIRQ_WILL_SHARE);
+    arch.gic.setLine(HID, true); // held high: would re-fire forever if it were unmasked
+    expect(xa.unclaimed[HID]).toBe(1);
+    expect(xa.isLineMasked(HID)).toBe(true);
+    expect(arch.gic.isActive(HID)).toBe(false);
+    expect(xa.inFlight[HID]).toBe(0);
+    expect(pending(1, p1) || pending(2, p2)).toBe(false);
+    expect(xa.sent[HID]!.size).toBe(0);
+    // The guests' EOIs (unmask notifications) do not unmask it: nobody had it in flight.
+    expect(xen.physdev(1).eoi(HID)).toBe(0);
+    expect(xa.isLineMasked(HID)).toBe(true);
+    expect(xa.unclaimed[HID]).toBe(1);
   });
 
   it('edge lines are ACK_TYPE_NONE: no in-flight count, no EOI needed', () => {

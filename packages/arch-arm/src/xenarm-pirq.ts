@@ -4,23 +4,26 @@
  * forwards a guest-bound IRQ to every bound guest. The pirq number is the physical IRQ number.
  *
  * - Bind: `-EINVAL` for an IRQ that is not an SPI of the GIC; `-EBUSY` when Xen or a routed SPI
- *   owns the line (a non-guest action), when the line is guest-bound and either the new binder or
- *   the existing binders will not share, or when {@link XENARM_IRQ_MAX_GUESTS} guests have it.
- *   The first bind marks the descriptor GUEST_BOUND (+SHARABLE with will_share) and unmasks
- *   (enables) the line.
+ *   owns the line (a non-guest action), when the line is guest-bound and the new binder will not
+ *   share, or when {@link XENARM_IRQ_MAX_GUESTS} guests have it. The guest action is always
+ *   created shareable (the seed's `action->shareable = 1`), so the first binder's will_share
+ *   does not matter to later ones. The first bind marks the descriptor GUEST_BOUND + SHARABLE
+ *   and unmasks (enables) the line.
  * - Level flow: the line is acknowledged and stays active (masked) while guests handle it. Each
  *   bound guest gets the pirq, except that an IRQ flagged HID (keyboard, touch screen) goes only
  *   to the foreground domain. With ACK_TYPE_UNMASK every recipient whose pirq mask bit was clear
  *   sets it and raises the in-flight count; each guest's EOI clears its bit and the last one
- *   ends (deactivates) the line. ACK_TYPE_NONE (edge lines) ends the line at once.
+ *   ends (deactivates) the line. When no guest took it (a HID line whose foreground domain has
+ *   not bound it) the line is acked and left masked: nothing unmasks it again, so a line held
+ *   high cannot storm. ACK_TYPE_NONE (edge lines) ends the line at once.
  * Written from the described behaviour, not from the GPL sources.
  */
 import { Errno, testAndClearBit, testAndSetBit, type HypervisorLink, type PirqBackend } from '@evtchn/core';
-import { SPI_BASE, type Gic } from './gic.js';
+import { GICD_ENABLED, SPI_BASE, type Gic } from './gic.js';
 
 /** Descriptor flag: guests have the line (`IRQ_GUEST_BOUND`). */
 export const XENARM_GUEST_BOUND = 1 << 0;
-/** Descriptor flag: the guests that have the line agreed to share it (`IRQ_SHARABLE`). */
+/** Descriptor flag: the guest action is shareable (`action->shareable`, always set on xenarm). */
 export const XENARM_SHARABLE = 1 << 1;
 /** Descriptor flag: a human-interface device (keyboard, touch): delivered to the foreground domain only. */
 export const XENARM_HID = 1 << 2;
@@ -76,6 +79,8 @@ export class XenArmPirqs implements PirqBackend {
   readonly ackType: Uint8Array;
   /** Per line: times it was forwarded to each domain (`domid → count`), for observers. */
   readonly sent: Map<number, number>[];
+  /** Per line: times it fired with no guest to take it (and was left masked), for observers. */
+  readonly unclaimed: Uint32Array;
 
   private readonly guests: number[][];
   private readonly pirqMasks = new Map<number, Uint32Array>();
@@ -94,6 +99,7 @@ export class XenArmPirqs implements PirqBackend {
     this.flags = new Uint8Array(n);
     this.inFlight = new Uint8Array(n);
     this.ackType = new Uint8Array(n);
+    this.unclaimed = new Uint32Array(n);
     this.guests = Array.from({ length: n }, () => []);
     this.sent = Array.from({ length: n }, () => new Map<number, number>());
     for (const irq of options.hidIrqs ?? []) this.setHid(irq, true);
@@ -128,6 +134,11 @@ export class XenArmPirqs implements PirqBackend {
     return m !== undefined && this.isSpi(irq) && (m[irq >>> 5]! & (1 << (irq & 31))) !== 0;
   }
 
+  /** Whether the line is masked (disabled at the distributor), e.g. after nobody took it. */
+  isLineMasked(irq: number): boolean {
+    return this.isSpi(irq) && (this.host.gic.stateOf(irq) & GICD_ENABLED) === 0;
+  }
+
   /** `pirq_guest_bind`. @returns 0, -EINVAL or -EBUSY (see the module comment) */
   guestBind(domid: number, vcpu: number, pirq: number, willShare: boolean): number {
     if (!this.isSpi(pirq)) return -Errno.EINVAL;
@@ -135,10 +146,11 @@ export class XenArmPirqs implements PirqBackend {
     const guests = this.guests[pirq]!;
     const flags = this.flags[pirq]!;
     if (flags & XENARM_GUEST_BOUND) {
-      if (!willShare || !(flags & XENARM_SHARABLE)) return -Errno.EBUSY;
+      // The existing action is always shareable: only the new binder's will_share decides.
+      if (!willShare) return -Errno.EBUSY;
       if (guests.length >= this.maxGuests) return -Errno.EBUSY;
     } else {
-      this.flags[pirq] = (flags & XENARM_HID) | XENARM_GUEST_BOUND | (willShare ? XENARM_SHARABLE : 0);
+      this.flags[pirq] = (flags & XENARM_HID) | XENARM_GUEST_BOUND | XENARM_SHARABLE;
       this.inFlight[pirq] = 0;
       const edge = this.host.isEdge(pirq);
       this.ackType[pirq] = edge ? XENARM_ACK_TYPE_NONE : XENARM_ACK_TYPE_UNMASK;
@@ -199,8 +211,8 @@ export class XenArmPirqs implements PirqBackend {
 
   /**
    * The level flow for a guest-bound line Xen has acknowledged (priority dropped, still
-   * active): mark every recipient in flight, then send each one the pirq. The line ends now
-   * when nobody is in flight, else at the last EOI.
+   * active): mark every recipient in flight, then send each one the pirq. The line ends at the
+   * last EOI; a level line nobody took is acked and left masked; an edge line ends now.
    */
   handleIrq(_cpu: number, irq: number): void {
     const guests = this.guests[irq]!;
@@ -222,7 +234,12 @@ export class XenArmPirqs implements PirqBackend {
       sent.set(d, (sent.get(d) ?? 0) + 1);
       link?.sendGuestPirq(d, irq);
     }
-    if (!unmask || inFlight === 0) this.endLine(irq);
+    if (unmask && inFlight === 0) {
+      // Nobody took it: acked and never unmasked (the seed's level_irq_handler).
+      this.unclaimed[irq]!++;
+      this.host.gic.disable(irq);
+      this.endLine(irq);
+    } else if (!unmask) this.endLine(irq);
   }
 
   private endLine(irq: number): void {
