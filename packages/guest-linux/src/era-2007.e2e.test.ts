@@ -7,6 +7,8 @@ import {
   GuestKernelPanic,
   IRQF_SHARED,
   IRQ_HANDLED,
+  IrqFlow,
+  LINUX_2007_NO_PIRQS,
   LINUX_2007_NR_IRQS,
   guestLinux,
   type LinuxEra,
@@ -17,9 +19,9 @@ const DOMU = 1;
 const handler = (): number => IRQ_HANDLED;
 
 /** dom0 and a domU running the Linux layer of `era`; FIFO is offered and preferred. */
-function boot(era: LinuxEra, nrIrqs2007?: number) {
+function boot(era: LinuxEra, nrIrqs2007?: number, deliver = false) {
   const p = createPlatform({
-    arch: archNull(),
+    arch: archNull({ deliver }),
     abis: [abi2Level(), abiFifo()],
     guest: guestLinux({ era, nrIrqs2007 }),
     domains: [
@@ -163,6 +165,95 @@ describe('guest-linux era 2007', () => {
     expect(t.guest.irqFromVirq(0, VIRQ.DEBUG)).toBe(virq);
     t.guest.unbindFromIrq(virq);
     expect(t.guest.irqFromVirq(0, VIRQ.DEBUG)).toBe(-1);
+  });
+
+  it('event and VIRQ IRQs use handle_level_irq: masked while the handler runs, unmasked after', () => {
+    // Seed 000 (2007 arch/i386/xen/events.c): set_irq_chip_and_handler_name(irq,
+    // &xen_dynamic_chip, handle_level_irq, "event"/"virq"); 2.6.23 kernel/irq/chip.c
+    // handle_level_irq: mask_ack_irq, handlers, unmask unless disabled.
+    const t = boot('2007');
+    const port = t.loopback();
+    const seen: [boolean, boolean][] = [];
+    const irq = t.guest.bindEvtchnToIrqhandler(
+      port,
+      () => {
+        seen.push([t.guest.abi.isMasked(port), t.guest.abi.isPending(port)]);
+        if (seen.length === 1) t.hc.send(port); // raised again while masked: waits for the unmask
+        return IRQ_HANDLED;
+      },
+      0,
+      'lvl',
+      null,
+    );
+    expect(t.guest.irqDesc(irq)!.flow).toBe(IrqFlow.LEVEL);
+    expect(t.guest.irqDesc(t.guest.bindVirqToIrq(VIRQ.DEBUG, 0, true))!.flow).toBe(IrqFlow.LEVEL);
+    t.hc.send(port);
+    t.guest.upcall(0);
+    // Acked (pending cleared) and masked in the handler; the re-send ran after the unmask.
+    expect(seen).toEqual([
+      [true, false],
+      [true, false],
+    ]);
+    expect(t.guest.abi.isMasked(port)).toBe(false);
+    const m = boot('modern');
+    expect(m.guest.irqDesc(m.guest.bindEvtchnToIrq(m.loopback()))!.flow).toBe(IrqFlow.EDGE);
+  });
+
+  it('one scan pass per upcall: an event raised behind the scan waits for the next callback', () => {
+    // Seed 000 xen_evtchn_do_upcall: evtchn_upcall_pending = 0 once, one xchg of the selector,
+    // no outer loop (modern kernels loop while the flag is set again).
+    const run = (era: LinuxEra, deliver: boolean) => {
+      const t = boot(era, undefined, deliver);
+      const ports = Array.from({ length: 70 }, () => t.loopback());
+      const low = ports[0]!; // word 0
+      const high = ports[69]!; // word 1 (64-bit words)
+      expect([Math.floor(low / 64), Math.floor(high / 64)]).toEqual([0, 1]);
+      const seen: number[] = [];
+      for (const port of [low, high]) {
+        t.guest.bindEvtchnToIrqhandler(
+          port,
+          () => {
+            seen.push(port === low ? 0 : 1);
+            if (port === high && seen.length === 1) t.hc.send(low); // a word this pass will not visit
+            return IRQ_HANDLED;
+          },
+          0,
+          `p${port}`,
+          null,
+        );
+      }
+      t.hc.send(high); // with delivery on, the send itself brings the callback
+      if (!deliver) t.guest.upcall(0);
+      return { t, seen, flag: t.p.hypervisor.domain(DOMU)!.sharedInfo.upcallPending[0] };
+    };
+    const modern = run('modern', false);
+    expect(modern.seen).toEqual([1, 0]);
+    expect(modern.flag).toBe(0);
+    // 2007, nobody re-delivers: the low port is left pending with the flag set.
+    const old = run('2007', false);
+    expect(old.seen).toEqual([1]);
+    expect(old.flag).toBe(1);
+    expect(old.t.guest.passes2007).toBe(1);
+    old.t.guest.upcall(0);
+    expect(old.seen).toEqual([1, 0]);
+    // 2007 on an architecture that delivers: the flag brings a second callback (a second pass).
+    const delivered = run('2007', true);
+    expect(delivered.seen).toEqual([1, 0]);
+    expect(delivered.flag).toBe(0);
+    expect(delivered.t.guest.passes2007).toBe(2);
+  });
+
+  it('has no pirqs: a 2007-era pirq bind fails clearly with -ENOSYS and a warning', () => {
+    // Seed 000: "4. Hardware interrupts. Not supported at present."
+    const t = boot('2007');
+    const warnings: string[] = [];
+    t.p.bus.on('warn', (_src: string, msg: string) => warnings.push(msg));
+    expect(t.guest.bindPirqGsiToIrq(20, 20, true, 'ioapic-level')).toBe(-Errno.ENOSYS);
+    expect(t.guest.bindPirqMsiToIrq(60, 1, 'msi')).toBe(-Errno.ENOSYS);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain(LINUX_2007_NO_PIRQS);
+    expect(LINUX_2007_NO_PIRQS).toBe('Hardware interrupts. Not supported at present.');
+    expect(t.guest.irqs2007!.irqBindcount.every((n) => n === 0)).toBe(true);
   });
 
   it('request_irq follows the 2007 rules', () => {

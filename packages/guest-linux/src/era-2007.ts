@@ -9,7 +9,10 @@
  *     unbind takes one away, and only the last one closes the port;
  *   - request_irq/setup_irq as in kernel/irq/manage.c of the time: no IRQ_NOREQUEST marking by
  *     the Xen code, an IRQ without a chip is `-ENOSYS`, sharing needs both actions SHARED and
- *     the same trigger type.
+ *     the same trigger type;
+ *   - event and VIRQ IRQs use `handle_level_irq` (mask and ack, handlers, unmask);
+ *   - one scan pass per upcall (`evtchn_upcall_pending` cleared once);
+ *   - no pirqs ({@link LINUX_2007_NO_PIRQS}): a pirq bind answers `-ENOSYS`.
  * Written from the described behaviour, not from the GPL sources.
  */
 import {
@@ -32,6 +35,12 @@ export const LINUX_2007_NR_IRQS = 224;
 
 /** The message `find_unbound_irq` panics with when every IRQ is bound. */
 export const FIND_UNBOUND_IRQ_PANIC = 'No available IRQ to bind to: increase NR_IRQS!';
+
+/**
+ * Why an era-`'2007'` guest cannot bind a pirq: the 2007 patch's own list of event kinds says
+ * "4. Hardware interrupts. Not supported at present." (seed 000).
+ */
+export const LINUX_2007_NO_PIRQS = 'Hardware interrupts. Not supported at present.';
 
 /** Trigger-type bits of `IRQF_*` (rising, falling, high, low): shared actions must agree on them. */
 export const IRQF_TRIGGER_MASK = 0x0000000f;

@@ -121,9 +121,12 @@ export class EvtchnDevice {
     return this.hypercalls.send(port);
   }
 
-  /** Unmasks a port `u` owns. */
+  /**
+   * Unmasks a port `u` owns. A port it does not own is skipped and the write still succeeds,
+   * as Linux's `evtchn_write` does (only `notify` and `unbind` answer `-ENOTCONN`).
+   */
   unmask(u: EvtchnHandle, port: number): number {
-    if (this.portUser.get(port) !== u) return -ENOTCONN;
+    if (this.portUser.get(port) !== u) return 0;
     this.host.abi.unmask(port, this.host.currentCpu);
     return 0;
   }
@@ -211,7 +214,10 @@ export class EvtchnHandle {
     return port;
   }
 
-  /** `xenevtchn_unmask`. @returns 0 or `-ENOTCONN` for a port this handle does not own */
+  /**
+   * `xenevtchn_unmask` (a `write` of the port to the device). @returns 0, also for a port this
+   * handle does not own, which is left alone (Linux `evtchn_write`)
+   */
   unmask(port: number): number {
     return this.device.unmask(this, port);
   }

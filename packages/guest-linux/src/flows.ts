@@ -1,6 +1,7 @@
 /*
  * Flow handlers of Linux's generic IRQ core (kernel/irq/chip.c `handle_edge_irq`,
- * `handle_fasteoi_irq`, `handle_percpu_irq`, kernel/irq/handle.c `handle_irq_event`): how
+ * `handle_fasteoi_irq`, `handle_percpu_irq`, the 2007 `handle_level_irq`, kernel/irq/handle.c
+ * `handle_irq_event`): how
  * the chip is driven around a descriptor's action chain. Plain functions over the
  * descriptor so that the event hot path allocates nothing.
  */
@@ -192,6 +193,25 @@ export function handlePercpuIrq(desc: IrqDesc, cpu: number, observer: FlowObserv
 }
 
 /**
+ * Level flow (`handle_level_irq`, kernel/irq/chip.c of 2.6.23, which the 2007 Xen event IRQs
+ * used): mask and ack first; an event that finds the IRQ in progress is left masked (the
+ * running handler unmasks when it ends); with no action or disabled it is remembered as
+ * `IRQS_PENDING` and stays masked; otherwise count, run the actions, and unmask unless disabled.
+ */
+export function handleLevelIrq(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
+  maskAckIrq(desc);
+  if (desc.status & IRQD_INPROGRESS) return;
+  desc.status &= ~IRQS_REPLAY;
+  countIrq(desc, cpu);
+  if (desc.action === null || desc.status & IRQD_DISABLED) {
+    desc.status |= IRQS_PENDING;
+    return;
+  }
+  handleIrqEvent(desc, cpu, observer);
+  if (!(desc.status & IRQD_DISABLED)) unmaskIrq(desc);
+}
+
+/**
  * Runs the flow handler of the descriptor whose fields live in row `row` of `t`
  * (`generic_handle_irq_desc`), reading the row rather than the descriptor object where it can.
  * @param t - the table
@@ -210,6 +230,9 @@ export function runFlowAt(t: IrqTable, row: number, desc: IrqDesc, cpu: number, 
       break;
     case IrqFlow.PERCPU:
       handlePercpuIrqAt(t, row, desc, cpu, observer);
+      break;
+    case IrqFlow.LEVEL:
+      handleLevelIrq(desc, cpu, observer);
       break;
   }
 }

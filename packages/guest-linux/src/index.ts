@@ -43,6 +43,7 @@ export {
 export {
   handleEdgeIrq,
   handleFasteoiIrq,
+  handleLevelIrq,
   handlePercpuIrq,
   handleIrqEvent,
   runFlow,
@@ -57,6 +58,7 @@ export {
   FIND_UNBOUND_IRQ_PANIC,
   GuestKernelPanic,
   IRQF_TRIGGER_MASK,
+  LINUX_2007_NO_PIRQS,
   LINUX_2007_NR_IRQS,
   Linux2007IrqSpace,
   choose2007Abi,

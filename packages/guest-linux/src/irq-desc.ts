@@ -31,6 +31,8 @@ export const IrqFlow = {
   FASTEOI: 1,
   /** `handle_percpu_irq`: ack, handlers, eoi; no in-progress or mask games. */
   PERCPU: 2,
+  /** `handle_level_irq` (the 2007 event IRQs): mask and ack, handlers, unmask unless disabled. */
+  LEVEL: 3,
 } as const;
 
 /** Value of {@link IrqFlow}. */

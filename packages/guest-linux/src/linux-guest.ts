@@ -70,7 +70,7 @@ import {
 } from './irq-desc.js';
 import { IrqInfo } from './irq-info.js';
 import { IRQ_ROW, IrqTable, ROW_FLAGS, ROW_INFO_HERE, ROW_IS_ACTIVE } from './irq-table.js';
-import { Linux2007IrqSpace, choose2007Abi, requestIrq2007, type LinuxEra } from './era-2007.js';
+import { LINUX_2007_NO_PIRQS, Linux2007IrqSpace, choose2007Abi, requestIrq2007, type LinuxEra } from './era-2007.js';
 import { EvtchnDevice } from './evtchn-device.js';
 import { renderProcInterrupts } from './proc-interrupts.js';
 
@@ -158,6 +158,10 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   currentCpu = 0;
   /** Nesting of the upcall loop (0 = not inside it). */
   private upcallDepth = 0;
+  /** Era `'2007'`: a re-delivered callback is running (see `recallback2007`). */
+  private recalling2007 = false;
+  /** Era `'2007'`: scan passes made, one per upcall. */
+  passes2007 = 0;
   /** The platform's `xen_force_evtchn_callback`, when it offers one. */
   private readonly forceEventCallback: ((vcpu: number) => void) | undefined;
   /** Per-CPU online flags (affinity only picks online CPUs). */
@@ -438,7 +442,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     const info = this.allocateIrqDynamic();
     if (typeof info === 'number') return info;
     info.lateEoi = lateEoi;
-    this.setChipAndHandler(info, chip, IrqFlow.EDGE, 'event');
+    this.setChipAndHandler(info, chip, this.irqs2007 ? IrqFlow.LEVEL : IrqFlow.EDGE, 'event');
     const rc = this.commonSetup(info, IrqType.EVTCHN, port, 0);
     if (rc < 0) {
       this.unbindInfo(info);
@@ -568,7 +572,9 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     }
     const info = this.allocateIrqDynamic();
     if (typeof info === 'number') return -1;
-    if (percpu) this.setChipAndHandler(info, this.percpuChip, IrqFlow.PERCPU, 'virq');
+    // 2007: every VIRQ is a xen-dyn IRQ with handle_level_irq (seed 000).
+    if (this.irqs2007) this.setChipAndHandler(info, this.dynChip, IrqFlow.LEVEL, 'virq');
+    else if (percpu) this.setChipAndHandler(info, this.percpuChip, IrqFlow.PERCPU, 'virq');
     else this.setChipAndHandler(info, this.dynChip, IrqFlow.EDGE, 'virq');
     let port = this.hypercalls.bindVirq(virq, cpu);
     if (port === -Errno.EEXIST) port = this.findVirq(virq, cpu);
@@ -653,9 +659,10 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
    * where the architecture maps GSIs, else dynamic), chip `xen-pirq` with the fasteoi flow if
    * shareable else edge. The port is bound when the IRQ starts.
    * @param name - flow name shown by `/proc/interrupts` (e.g. `ioapic-level`)
-   * @returns the IRQ or -errno
+   * @returns the IRQ or -errno (`-ENOSYS` for an era-`'2007'` guest, which had no pirqs)
    */
   bindPirqGsiToIrq(gsi: number, pirq: number, shareable: boolean, name: string): number {
+    if (this.irqs2007) return this.noPirqs2007('xen_bind_pirq_gsi_to_irq');
     const existing = this.irqFromGsi(gsi);
     if (existing !== -1) return existing;
     const irq = this.irqSpace.irqForGsi ? this.irqSpace.irqForGsi(gsi) : this.irqSpace.allocDynamic();
@@ -680,9 +687,10 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
    * `xen_bind_pirq_msi_to_irq`: `nvec` contiguous IRQs for pirqs `pirq`…`pirq+nvec-1`
    * (chip `xen-pirq`, edge flow; vectors after the first are flagged MSI_GROUP).
    * @param domid - domain owning the pirqs (DOMID_SELF for the guest's own)
-   * @returns the first IRQ or -errno
+   * @returns the first IRQ or -errno (`-ENOSYS` for an era-`'2007'` guest)
    */
   bindPirqMsiToIrq(pirq: number, nvec: number, name: string, domid: number = DOMID_SELF): number {
+    if (this.irqs2007) return this.noPirqs2007('xen_bind_pirq_msi_to_irq');
     if (nvec >>> 0 !== nvec || nvec === 0) return -Errno.EINVAL;
     let first: number;
     if (nvec === 1) first = this.irqSpace.allocDynamic();
@@ -699,6 +707,12 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
       this.commonSetup(info, IrqType.PIRQ, 0, 0);
     }
     return first;
+  }
+
+  /** Era `'2007'`: no pirqs at all ({@link LINUX_2007_NO_PIRQS}); warns and answers `-ENOSYS`. */
+  private noPirqs2007(op: string): number {
+    this.warn(`${op}: era '2007' guest has no pirqs ("${LINUX_2007_NO_PIRQS}")`);
+    return -Errno.ENOSYS;
   }
 
   // ---------------------------------------------------------------- pirq chip hooks
@@ -1028,7 +1042,9 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   /**
    * `xen_evtchn_do_upcall` on `cpu`: scan until the upcall-pending flag stays clear, then
    * bump the CPU's IRQ epoch (so late EOIs from now on are not "inside the loop") and run
-   * the deferred EOIs that are due.
+   * the deferred EOIs that are due. Era `'2007'` makes one pass (the flag cleared once); an
+   * event raised meanwhile comes back as a new callback, as Xen re-enters the guest when its
+   * exit path finds the flag set.
    */
   upcall(cpu: number): void {
     if (cpu >>> 0 !== cpu || cpu >= this.nrCpus) throw new RangeError(`guest-linux: no CPU ${cpu}`);
@@ -1039,14 +1055,39 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     this.loopDeferEoi[cpu] = 0;
     const upcallPending = this.upcallPending;
     this.upcallDepth++;
-    do {
+    if (this.irqs2007) {
+      this.passes2007++;
       upcallPending[cpu] = 0;
       this.abi.handleEvents(cpu, this);
-    } while (upcallPending[cpu] !== 0);
+    } else {
+      do {
+        upcallPending[cpu] = 0;
+        this.abi.handleEvents(cpu, this);
+      } while (upcallPending[cpu] !== 0);
+    }
     this.irqEpoch[cpu]!++;
     this.processEoiList(cpu);
     this.upcallDepth--;
     this.currentCpu = prevCpu;
+    if (this.irqs2007 && this.upcallDepth === 0 && upcallPending[cpu] !== 0) this.recallback2007(cpu);
+  }
+
+  /**
+   * Era `'2007'`: the flag was raised during the pass; the callback is delivered again. Runs
+   * the new callbacks here, one after the other (not nested), while each one makes progress.
+   */
+  private recallback2007(cpu: number): void {
+    if (this.recalling2007 || !this.forceEventCallback) return;
+    this.recalling2007 = true;
+    try {
+      while (this.upcallPending[cpu] !== 0) {
+        const before = this.passes2007;
+        this.forceEventCallback(cpu);
+        if (this.passes2007 === before) break;
+      }
+    } finally {
+      this.recalling2007 = false;
+    }
   }
 
   /**
