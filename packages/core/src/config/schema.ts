@@ -21,7 +21,7 @@ export interface ArchConfig extends PluginRef {
   pcpus?: number;
   /** x86: IO-APICs with their GSI ranges. */
   ioApics?: { gsiBase?: number; pins: number }[];
-  /** x86: dynamic IRQ policy. */
+  /** x86: dynamic IRQ policy, one per kernel era: scan-down (<= 2.6.38), encroach (commit 89911501), alloc-from (2.6.39-3.16), lower-bound (3.17+). */
   dynIrqPolicy?: 'scan-down' | 'encroach' | 'alloc-from' | 'lower-bound';
   /** x86: how the event upcall reaches a vCPU. */
   upcall?: 'callback-vector' | 'gsi' | 'pv';
