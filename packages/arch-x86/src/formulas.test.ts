@@ -38,6 +38,8 @@ describe('compile-time NR_IRQS', () => {
 describe('arch_probe_nr_irqs', () => {
   const NR_IRQS = 4352;
   it.each([
+    // Linux 3.17+ (arch/x86/kernel/apic/io_apic.c, later apic/vector.c): nr = gsi_top + 16 +
+    // 8 * nr_cpu_ids, plus with MSI 8 * nr_cpu_ids (gsi_top <= 16) or 16 * gsi_top.
     // nrCpuIds, gsiTop, msi, expected (hand-computed)
     [1, 24, true, 256], //   clamp 256;  24+16+8+24*16 = 432
     [2, 504, true, 512], //  clamp 512;  504+16+16+8064 = 8600

@@ -93,6 +93,10 @@ describe('scan-down (Linux <= 2.6.38 find_unbound_irq)', () => {
 });
 
 describe('encroach (commit 89911501, early 2011)', () => {
+  // Commit 89911501 "xen: events: allocate GSIs and dynamic IRQs from separate IRQ ranges",
+  // drivers/xen/events.c xen_allocate_irq_dynamic: irq_alloc_desc_from(nr_irqs_gsi) in a fixed
+  // nr_irqs, then retries lower. The step (16) and the final panic are this model's documented
+  // assumption (the commit's code was not found; docs/guides/x86-irq-eras.md).
   it('goes up from nr_irqs_gsi, then retries 16 lower each time; first fallbacks avoid real GSIs', () => {
     // gsi_top 24, nr_irqs_gsi 40, nr_irqs 44: 4 dynamic IRQs above the GSIs.
     const s = dom0('encroach', 44);

@@ -57,7 +57,8 @@ describe('runDeliveryReplay input checks', () => {
 
   it('has no per-domain port cap: only the ABI limit refuses a bind, with its errno (SPEC §6.1)', () => {
     // 2-level: 4096 ports (EVTCHN_2L_NR_CHANNELS = sizeof(xen_ulong_t)^2 * 64 on 64-bit Xen,
-    // xen/include/xen/event.h); port 0 is reserved, so 4095 binds succeed and the next is -ENOSPC.
+    // xen/include/public/event_channel.h); port 0 is reserved, so 4095 binds succeed and the
+    // next is -ENOSPC.
     const steps = Array.from({ length: 4096 }, () => ({ op: 'bind', vcpu: 0 }));
     const out = runDeliveryReplay({ ...ok, steps }).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(out[0]).toEqual({ op: 'bind', port: 1 });
