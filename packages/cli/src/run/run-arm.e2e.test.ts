@@ -1,6 +1,6 @@
 /*
  * `evtchn run` on Arm: time-sliced vCPUs, guests' periodic virtual-timer ticks under each
- * strategy, a physical SPI passed through to a guest, and event channels delivered as PPI 31
+ * strategy, a physical SPI passed through to a guest, and event channels delivered as event PPIs
  * only while the vCPU runs (examples/arm-vtimer/platform.yaml).
  */
 import { dirname } from 'node:path';
@@ -109,7 +109,7 @@ describe('evtchn run on Arm (examples/arm-vtimer/platform.yaml)', () => {
     for (const d of report.domains) expect(d.delivered).toBeGreaterThan(0);
   });
 
-  it('delivers the interdomain device channel both ways through PPI 31', async () => {
+  it('delivers the interdomain device channel both ways through the event PPIs (dom0 16, domU 31)', async () => {
     const { report } = await simulate(withStrategy('guest-percpu'));
     for (const d of report.domains) {
       expect(d.delivered).toBeGreaterThan(0);

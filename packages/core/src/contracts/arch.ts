@@ -1,6 +1,6 @@
 /*
  * The architecture contract: how an event-channel upcall reaches a vCPU (x86 callback vector,
- * ARM vGIC PPI 31), physical IRQs lent to guests (pirqs), and the guest's IRQ number space.
+ * ARM vGIC event PPI), physical IRQs lent to guests (pirqs), and the guest's IRQ number space.
  */
 import * as Tokens from '../tokens.js';
 
@@ -92,7 +92,8 @@ export interface Architecture {
   /** Per-domain tear-down. */
   detachDomain(domid: number): void;
   /**
-   * Delivers the event-channel upcall to a vCPU (x86: callback vector; ARM: inject PPI 31).
+   * Delivers the event-channel upcall to a vCPU (x86: callback vector; ARM: inject the domain's
+   * event PPI, 31 for a domU).
    * When and how the guest then runs its handler is the architecture's and scheduler's
    * business; a synchronous architecture calls the sink at once.
    */
