@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { archProbeNrIrqs, compileTimeNrIrqs, gsiTop, nrIrqsGsi, type IoApicConfig } from './formulas.js';
+import { archProbeNrIrqs, compileTimeNrIrqs, gsiTop, irqBitmapBits, nrIrqsGsi, type IoApicConfig } from './formulas.js';
 
 const ioApics = (n: number, pins = 24): IoApicConfig[] =>
   Array.from({ length: n }, (_, i) => ({ id: i, gsiBase: i * pins, pins }));
@@ -32,6 +32,13 @@ describe('compile-time NR_IRQS', () => {
   it('IO-APIC only and neither', () => {
     expect(compileTimeNrIrqs({ nrCpus: 512, ioApic: true, msi: false })).toBe(4352);
     expect(compileTimeNrIrqs({ nrCpus: 512, ioApic: false, msi: false })).toBe(16);
+  });
+});
+
+describe('IRQ_BITMAP_BITS', () => {
+  it('is NR_IRQS + 8196 (Linux 2.6.39 kernel/irq/internals.h, SPARSE_IRQ)', () => {
+    expect(irqBitmapBits(4352)).toBe(12548);
+    expect(irqBitmapBits(compileTimeNrIrqs({ nrCpus: 8, ioApic: true, msi: true }))).toBe(4352 + 8196);
   });
 });
 
