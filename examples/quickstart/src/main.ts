@@ -15,5 +15,6 @@ const [dom0, domU] = [0, 1].map((id) => platform.domain(id).guest as LinuxGuest)
 const port = platform.hypervisor.evtchn(1).allocUnbound(1, 0); // domU offers a port to dom0
 domU.bindEvtchnToIrqhandler(port, (irq) => (console.log(`domU: IRQ ${irq} ran on port ${port}`), IRQ_HANDLED), 0, 'demo', null);
 const irq = dom0.bindInterdomainEvtchnToIrq(1, port); // dom0 connects to it
-dom0.notifyRemoteViaIrq(irq); // send → FIFO queue → callback vector → upcall → handler
+dom0.notifyRemoteViaIrq(irq); // send → FIFO queue → callback vector in domU's vLAPIC; returns at once
+platform.run(10_000); // 10 µs of virtual time: the vCPU takes the vector → upcall → handler
 console.log(domU.procInterrupts());

@@ -106,6 +106,7 @@ describe('xenarm pirq example', () => {
     const g2 = s.guests.get(2)!;
     g2.disableIrq(s.irqs.get(2)!.shared);
     s.raiseDevice(1);
+    s.settle();
     expect(s.take().map(([d]) => d)).toEqual([1]);
     expect(xa.isMaskedFor(2, SHARED_LINE)).toBe(true);
     expect(xa.inFlight[SHARED_LINE]).toBe(1);

@@ -49,6 +49,8 @@ export interface XenarmScenario {
   touch(): void;
   /** Handler runs since the last `take()`, as [domid, line, handled]. */
   take(): Array<[number, number, boolean]>;
+  /** Runs the platform for 1 ms of virtual time: the guests' vCPUs take what was raised. */
+  settle(): void;
 }
 
 /** Boots dom0 plus two guests sharing the lines; the foreground domain starts as guest 1. */
@@ -111,6 +113,9 @@ export function bootXenarm(): XenarmScenario {
     take(): Array<[number, number, boolean]> {
       return runs.splice(0, runs.length);
     },
+    settle(): void {
+      platform.run(1_000_000);
+    },
   };
 }
 
@@ -122,6 +127,7 @@ export function runXenarm(): XenarmRow[] {
   const record = (event: string, line: number, fire: () => void): void => {
     const foreground = xa.foregroundDomain;
     fire();
+    s.settle();
     const runs = s.take().filter(([, l]) => l === line);
     rows.push({
       event,

@@ -277,6 +277,12 @@ export class FifoGuestSide implements AbiGuestOps {
       ready = this.consumeOne(cpu, cb, q, ready, dispatch);
       ready |= cb[FIFO_CB_READY]!;
       cb[FIFO_CB_READY] = 0;
+      if (ready !== 0 && dispatch !== undefined && dispatch.shouldYield?.() === true) {
+        // The vCPU's slice is used up: the queues keep their heads and READY bits, and the
+        // upcall loop's continuation drains on from here.
+        cb[FIFO_CB_READY] = ready;
+        return;
+      }
     }
   }
 

@@ -7,7 +7,7 @@ import { ARM64_NR_IRQS } from './guest-irq-space.js';
 
 function domU(arch: ArmArchitecture, id = 1, nrVcpus = 2) {
   const upcalls: number[] = [];
-  arch.attachDomain({ id, nrVcpus, privileged: false, nrPirqs: 0 }, { upcall: (v) => upcalls.push(v) });
+  arch.attachDomain({ id, nrVcpus, privileged: false, nrPirqs: 0 }, { upcall: (v) => void upcalls.push(v) });
   return upcalls;
 }
 

@@ -15,6 +15,7 @@ import {
   Clock as ClockToken,
   Errno,
   Scheduler as SchedulerToken,
+  VcpuRunner as VcpuRunnerToken,
   XenError,
   type ArchDomainInfo,
   type Architecture,
@@ -25,6 +26,7 @@ import {
   type PirqBackend,
   type Plugin,
   type Scheduler,
+  type VcpuRunner,
   type UpcallSink,
   type VcpuRef,
 } from '@evtchn/core';
@@ -70,6 +72,12 @@ export interface ArchArmOptions {
   /** The vCPU scheduler; without one every vCPU counts as running and upcalls are synchronous. */
   readonly scheduler?: Scheduler;
   /**
+   * The platform's vCPU runner (a platform passes its own): a vCPU then takes its virtual IRQs
+   * when the runner runs it, after the entry latency. Without one a running vCPU takes them at
+   * once, inside whatever injected them.
+   */
+  readonly runner?: VcpuRunner;
+  /**
    * Physical IRQs for guests as the early Xen ARM port had them (`true` or options: foreground
    * domain, HID lines). Default off: modern Xen, EVTCHNOP_bind_pirq is `-EOPNOTSUPP`.
    */
@@ -106,6 +114,8 @@ interface ArmDomain {
   /** Virtual IRQ each vCPU's guest is handling, or -1. */
   readonly busy: Int16Array;
   readonly looping: Uint8Array;
+  /** The event upcall on this vCPU yielded its slice: the runner's next `take` continues it. */
+  readonly suspended: Uint8Array;
   readonly cntvoff: number;
   readonly timers: VtimerContext[];
   readonly routed: Map<number, number>;
@@ -131,6 +141,7 @@ export class ArmArchitecture implements Architecture {
   readonly pirqs?: PirqBackend;
   private readonly clock: Clock | undefined;
   private readonly scheduler: Scheduler | undefined;
+  private readonly runner: VcpuRunner | undefined;
   private readonly nrSpis: number;
   private readonly domains = new Map<number, ArmDomain>();
   private readonly descs: IrqDesc[];
@@ -143,6 +154,7 @@ export class ArmArchitecture implements Architecture {
   constructor(options: ArchArmOptions = {}) {
     this.clock = options.clock;
     this.scheduler = options.scheduler;
+    this.runner = options.runner;
     this.nrPcpus = options.nrPcpus ?? options.scheduler?.nrPcpus ?? 1;
     if (this.scheduler && this.scheduler.nrPcpus !== this.nrPcpus) {
       throw new XenError('arch-arm', Errno.EINVAL, `nrPcpus ${this.nrPcpus} differs from the scheduler's ${this.scheduler.nrPcpus}`);
@@ -219,18 +231,24 @@ export class ArmArchitecture implements Architecture {
         deactivateHw: (vcpu, hw) => this.deactivateHw(info.id, vcpu, hw),
       },
     );
-    this.domains.set(info.id, {
+    const d: ArmDomain = {
       info,
       sink,
       vgic,
       handlers: new Map(),
       busy: new Int16Array(info.nrVcpus).fill(-1),
       looping: new Uint8Array(info.nrVcpus),
+      suspended: new Uint8Array(info.nrVcpus),
       cntvoff: this.clock?.now() ?? 0,
       timers: Array.from({ length: info.nrVcpus }, newVtimerContext),
       routed: new Map(),
       // Xen: a domU gets GUEST_EVTCHN_PPI; the hardware domain the first PPI it does not use.
       evtchnPpi: info.privileged ? allocateHwdomEvtchnPpi() : PPI_EVTCHN_UPCALL,
+    };
+    this.domains.set(info.id, d);
+    this.runner?.attach(info.id, info.nrVcpus, {
+      canTake: (vcpu) => d.suspended[vcpu] === 1 || (d.busy[vcpu] === -1 && d.vgic.hasDeliverable(vcpu)),
+      take: (vcpu) => this.takeOne(d, vcpu),
     });
   }
 
@@ -242,6 +260,7 @@ export class ArmArchitecture implements Architecture {
     for (const [lpi, m] of this.hostLpis) if (m.domid === domid) this.hostLpis.delete(lpi);
     for (const t of d.timers) if (t.softTimer !== undefined) this.clock?.cancel(t.softTimer);
     this.domains.delete(domid);
+    this.runner?.detach(domid);
   }
 
   /** Injects the domain's event PPI into the vCPU; it runs the guest's upcall when (and if) it can take it. */
@@ -285,7 +304,8 @@ export class ArmArchitecture implements Architecture {
   guestEoi(domid: number, vcpu: number, virq: number): void {
     const d = this.domain(domid);
     this.completeIrq(d, vcpu, virq);
-    this.takeInterrupts(d, vcpu);
+    if (this.runner) this.runner.raise(domid, vcpu);
+    else this.takeInterrupts(d, vcpu);
   }
 
   /** Virtual IRQ the vCPU's guest is handling, or -1. */
@@ -441,6 +461,11 @@ export class ArmArchitecture implements Architecture {
   private kickVcpu(domid: number, vcpu: number): void {
     const d = this.domains.get(domid);
     if (!d) return;
+    if (this.runner) {
+      // The runner enters the vCPU when it runs (kicking the scheduler if it is not running).
+      this.runner.raise(domid, vcpu);
+      return;
+    }
     if (this.isRunning(domid, vcpu)) this.takeInterrupts(d, vcpu);
     else this.scheduler?.kick(domid, vcpu);
   }
@@ -463,6 +488,35 @@ export class ArmArchitecture implements Architecture {
     } finally {
       d.looping[vcpu] = 0;
     }
+  }
+
+  /**
+   * The runner's entry: the vCPU takes one deliverable virtual IRQ and runs its handler, or
+   * continues the event upcall that yielded (PPI 31 stays active meanwhile).
+   * @returns false when the upcall yielded
+   */
+  private takeOne(d: ArmDomain, vcpu: number): boolean {
+    if (d.suspended[vcpu] === 1) {
+      if (d.sink.upcall(vcpu) === false) return false;
+      d.suspended[vcpu] = 0;
+      this.completeIrq(d, vcpu, d.evtchnPpi);
+      return true;
+    }
+    if (d.busy[vcpu] !== -1) return true;
+    const virq = d.vgic.ack(vcpu);
+    if (virq === GIC_SPURIOUS) return true;
+    d.busy[vcpu] = virq;
+    const handler = d.handlers.get(virq);
+    if (handler) {
+      if (handler(vcpu, virq) !== 'deferred') this.completeIrq(d, vcpu, virq);
+      return true;
+    }
+    if (virq === d.evtchnPpi && d.sink.upcall(vcpu) === false) {
+      d.suspended[vcpu] = 1;
+      return false;
+    }
+    this.completeIrq(d, vcpu, virq);
+    return true;
   }
 
   private completeIrq(d: ArmDomain, vcpu: number, virq: number): void {
@@ -524,7 +578,12 @@ export class ArmArchitecture implements Architecture {
     }
     this.gic.unmaskCpu(pcpu);
     const d = next && this.domains.get(next.domid);
-    if (next && d) this.takeInterrupts(d, next.vcpu);
+    if (!next || !d) return;
+    if (this.runner) {
+      if (d.vgic.hasDeliverable(next.vcpu)) this.runner.raise(next.domid, next.vcpu);
+    } else {
+      this.takeInterrupts(d, next.vcpu);
+    }
   }
 }
 
@@ -543,7 +602,8 @@ export function archArm(options: ArchArmOptions = {}): Plugin {
           const scheduler =
             options.scheduler ??
             (dc.isRegistered(SchedulerToken, true) ? dc.resolve<Scheduler>(SchedulerToken) : undefined);
-          return new ArmArchitecture({ ...options, clock, scheduler });
+          const runner = options.runner ?? (dc.isRegistered(VcpuRunnerToken, true) ? dc.resolve<VcpuRunner>(VcpuRunnerToken) : undefined);
+          return new ArmArchitecture({ ...options, clock, scheduler, runner });
         }),
       });
     },

@@ -6,7 +6,7 @@
  * Models the x86 parts of Xen (xen/arch/x86/irq.c, hvm/irq.c) and of Linux
  * (arch/x86/kernel/apic/io_apic.c, drivers/xen/events) that SPEC §4 names.
  */
-import { VirtualClock } from '@evtchn/core';
+import { ClockedVcpuRunner, VirtualClock } from '@evtchn/core';
 import type {
   ArchDomainInfo,
   Architecture,
@@ -15,6 +15,7 @@ import type {
   HypervisorLink,
   PirqBackend,
   UpcallSink,
+  VcpuRunner,
 } from '@evtchn/core';
 import {
   archProbeNrIrqs,
@@ -74,6 +75,11 @@ export interface ArchX86Options {
   readonly hvmGsis?: number;
   /** The virtual clock (EOI timer, rate limit); default: a private clock nobody advances. */
   readonly clock?: Clock;
+  /**
+   * The vCPU runner that takes the guests' upcalls (a platform passes its own); default: a
+   * timed runner on the architecture's clock.
+   */
+  readonly runner?: VcpuRunner;
   /** pCPU a vCPU runs on (default `vcpu % nrPcpus`). */
   readonly processorOf?: (domid: number, vcpu: number) => number;
 }
@@ -100,13 +106,11 @@ export class X86Architecture implements Architecture {
   readonly compileTimeNrIrqs: number;
   /** The clock the EOI timer and rate limit run on. */
   readonly clock: Clock;
+  /** Takes the guests' upcalls when their vCPUs can. */
+  readonly runner: VcpuRunner;
 
   private readonly opts: ArchX86Options;
   private readonly domains = new Map<number, DomainUpcall>();
-  private deferred = new Int32Array(512);
-  private deferHead = 0;
-  private deferTail = 0;
-  private draining = false;
 
   /**
    * @param options - machine and policy options
@@ -115,6 +119,7 @@ export class X86Architecture implements Architecture {
   constructor(options: ArchX86Options = {}, clock?: Clock) {
     this.opts = options;
     this.clock = clock ?? options.clock ?? new VirtualClock();
+    this.runner = options.runner ?? new ClockedVcpuRunner(this.clock);
     const ioApics = options.ioApics ?? DEFAULT_IO_APICS;
     this.gsiTop = computeGsiTop(ioApics);
     this.compileTimeNrIrqs = compileTimeNrIrqs({
@@ -134,7 +139,6 @@ export class X86Architecture implements Architecture {
       clock: this.clock,
       processorOf: options.processorOf,
     });
-    this.irqs.onIrqExit = () => this.drainDeferred();
     this.pirqs = this.irqs;
   }
 
@@ -147,25 +151,22 @@ export class X86Architecture implements Architecture {
   attachDomain(info: ArchDomainInfo, sink: UpcallSink): void {
     this.irqs.attachDomain(info);
     const mode = typeof this.opts.upcallMode === 'function' ? this.opts.upcallMode(info) : (this.opts.upcallMode ?? 'callback-vector');
-    this.domains.set(info.id, new DomainUpcall(info, sink, mode, this.opts.callbackGsi ?? DEFAULT_CALLBACK_GSI));
+    this.domains.set(info.id, new DomainUpcall(info, sink, mode, this.runner, this.opts.callbackGsi ?? DEFAULT_CALLBACK_GSI));
   }
 
   /** Unbinds the domain's pirqs and drops its upcall path. */
   detachDomain(domid: number): void {
     this.irqs.detachDomain(domid);
     this.domains.delete(domid);
+    this.runner.detach(domid);
   }
 
   /**
-   * Delivers the event-channel upcall per the domain's mode. Inside a physical interrupt
-   * handler the upcall is queued and runs once the handler returns (guests never run in the
-   * hypervisor's interrupt context).
+   * Requests the event-channel upcall per the domain's mode; the runner runs the guest's
+   * handler later, so a physical interrupt handler or another domain's hypercall never runs
+   * guest code.
    */
   deliverUpcall(domid: number, vcpu: number): void {
-    if (this.irqs.inInterrupt || this.draining) {
-      this.defer(domid, vcpu);
-      return;
-    }
     this.domains.get(domid)?.deliver(vcpu);
   }
 
@@ -225,34 +226,5 @@ export class X86Architecture implements Architecture {
 
   private defaultMode(): UpcallMode {
     return typeof this.opts.upcallMode === 'string' ? this.opts.upcallMode : 'callback-vector';
-  }
-
-  private defer(domid: number, vcpu: number): void {
-    if (this.deferTail + 2 > this.deferred.length) {
-      const live = this.deferred.subarray(this.deferHead, this.deferTail);
-      const next = new Int32Array(Math.max(this.deferred.length, live.length * 2 + 2));
-      next.set(live);
-      this.deferTail -= this.deferHead;
-      this.deferHead = 0;
-      this.deferred = next;
-    }
-    this.deferred[this.deferTail++] = domid;
-    this.deferred[this.deferTail++] = vcpu;
-  }
-
-  private drainDeferred(): void {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.deferHead < this.deferTail) {
-        const domid = this.deferred[this.deferHead++]!;
-        const vcpu = this.deferred[this.deferHead++]!;
-        this.domains.get(domid)?.deliver(vcpu);
-      }
-    } finally {
-      this.deferHead = 0;
-      this.deferTail = 0;
-      this.draining = false;
-    }
   }
 }

@@ -55,15 +55,20 @@ export class Lapic {
   /** Number of EOIs written. */
   eoiCount = 0;
   private readonly client: LapicClient;
+  private readonly autoDispatch: boolean;
   private dispatching = false;
 
   /**
    * @param apicId - the APIC id
    * @param client - receives interrupts and level EOIs
+   * @param autoDispatch - deliver at once on accept and EOI (a physical CPU, default); a
+   *   virtual LAPIC leaves its vectors in IRR for the vCPU runner, which takes them with
+   *   {@link Lapic.takeNext} when the vCPU runs
    */
-  constructor(apicId: number, client: LapicClient) {
+  constructor(apicId: number, client: LapicClient, autoDispatch = true) {
     this.apicId = apicId;
     this.client = client;
+    this.autoDispatch = autoDispatch;
   }
 
   /** Accepts `vector` (sets IRR, TMR for level) and delivers what is deliverable. */
@@ -71,7 +76,19 @@ export class Lapic {
     setBit(this.irr, vector);
     if (level) setBit(this.tmr, vector);
     else clearBit(this.tmr, vector);
-    this.dispatch();
+    if (this.autoDispatch) this.dispatch();
+  }
+
+  /**
+   * The CPU takes its deliverable vector: IRR → ISR, without running a handler.
+   * @returns the vector, or -1 when none is deliverable
+   */
+  takeNext(): number {
+    const v = this.deliverable();
+    if (v < 0) return -1;
+    clearBit(this.irr, v);
+    setBit(this.isr, v);
+    return v;
   }
 
   /** Whether `vector` is requested. */
@@ -107,7 +124,7 @@ export class Lapic {
     clearBit(this.isr, v);
     this.eoiCount++;
     if (testBit(this.tmr, v)) this.client.levelEoi(this.apicId, v);
-    this.dispatch();
+    if (this.autoDispatch) this.dispatch();
     return v;
   }
 

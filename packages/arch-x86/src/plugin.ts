@@ -3,7 +3,7 @@
  * container.
  */
 import type { DependencyContainer } from 'tsyringe';
-import { Architecture, Clock, Scheduler } from '@evtchn/core';
+import { Architecture, Clock, Scheduler, VcpuRunner } from '@evtchn/core';
 import type { Plugin } from '@evtchn/core';
 import { X86Architecture, type ArchX86Options } from './architecture.js';
 
@@ -14,7 +14,8 @@ export const ARCH_X86_PLUGIN_NAME = 'arch-x86';
  * Creates the x86 architecture plugin. The architecture uses `options.clock`, else the
  * platform's `Clock` when one is registered by the time the architecture is resolved; with a
  * platform `Scheduler`, the pCPU of a vCPU is the one the scheduler runs it on (a vCPU not
- * running counts as on pCPU `vcpu % nrPcpus`).
+ * running counts as on pCPU `vcpu % nrPcpus`); the platform's `VcpuRunner` takes the guests'
+ * upcalls.
  * @param options - machine and policy options
  */
 export function archX86(options: ArchX86Options = {}): Plugin {
@@ -41,7 +42,8 @@ export function archX86(options: ArchX86Options = {}): Plugin {
                     return p >= 0 && p < nrPcpus ? p : vcpu % nrPcpus;
                   }
                 : undefined);
-            arch = new X86Architecture({ ...options, processorOf }, clock);
+            const runner = options.runner ?? (c.isRegistered(VcpuRunner, true) ? c.resolve<VcpuRunner>(VcpuRunner) : undefined);
+            arch = new X86Architecture({ ...options, processorOf, runner }, clock);
           }
           return arch;
         },

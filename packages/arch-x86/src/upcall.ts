@@ -5,11 +5,13 @@
  *
  * Models xen/arch/x86/hvm/irq.c (`hvm_assert_evtchn_irq`, callback via vector / GSI / PCI
  * INTx) and the PV event callback of xen/arch/x86/pv/traps.c, with Linux's
- * `HYPERVISOR_CALLBACK_VECTOR` (arch/x86/xen/enlighten_hvm.c) on the guest side. A vCPU never
- * re-enters its handler: while it runs, a new upcall stays pending (IRR bit, asserted line,
- * or PV pending flag) and is taken when the handler returns.
+ * `HYPERVISOR_CALLBACK_VECTOR` (arch/x86/xen/enlighten_hvm.c) on the guest side. Delivery
+ * only sets the hardware state (IRR bit, asserted line, PV pending flag) and tells the
+ * platform's vCPU runner; the runner takes it when the vCPU runs. A vCPU never re-enters its
+ * handler: the vector stays in service (PV: the callback is marked running) until the handler
+ * finishes, and what was raised meanwhile is taken after the EOI.
  */
-import type { ArchDomainInfo, UpcallSink } from '@evtchn/core';
+import type { ArchDomainInfo, UpcallSink, VcpuInterruptEntry, VcpuRunner } from '@evtchn/core';
 import type { IoApicConfig } from './formulas.js';
 import { IoApic } from './ioapic.js';
 import { Lapic, type LapicClient } from './lapic.js';
@@ -32,8 +34,8 @@ export const DEFAULT_CALLBACK_GSI = 28;
 /** Pins of the HVM virtual IO-APIC (Xen's `VIOAPIC_NUM_PINS`). */
 export const HVM_VIOAPIC_PINS = 48;
 
-/** One domain's upcall state. */
-export class DomainUpcall implements LapicClient {
+/** One domain's upcall state: its virtual interrupt controllers, driven by the vCPU runner. */
+export class DomainUpcall implements LapicClient, VcpuInterruptEntry {
   /** Domain id. */
   readonly domid: number;
   /** Delivery mode. */
@@ -52,55 +54,72 @@ export class DomainUpcall implements LapicClient {
   droppedNotVcpu0 = 0;
 
   private readonly sink: UpcallSink;
+  private readonly runner: VcpuRunner;
   private readonly pvInCallback: Uint8Array;
   private readonly pvPending: Uint8Array;
+  /** The handler on this vCPU yielded: the next `take` continues it. */
+  private readonly suspended: Uint8Array;
 
   /**
    * @param info - the domain
    * @param sink - the guest's upcall entry
    * @param mode - delivery mode
+   * @param runner - the platform's vCPU runner (this object registers itself with it)
    * @param callbackGsi - GSI of the callback line (`gsi` mode)
    */
-  constructor(info: ArchDomainInfo, sink: UpcallSink, mode: UpcallMode, callbackGsi = DEFAULT_CALLBACK_GSI) {
+  constructor(info: ArchDomainInfo, sink: UpcallSink, mode: UpcallMode, runner: VcpuRunner, callbackGsi = DEFAULT_CALLBACK_GSI) {
     this.domid = info.id;
     this.mode = mode;
     this.sink = sink;
+    this.runner = runner;
     this.callbackGsi = callbackGsi;
     this.upcalls = new Uint32Array(info.nrVcpus);
     this.pvInCallback = new Uint8Array(info.nrVcpus);
     this.pvPending = new Uint8Array(info.nrVcpus);
+    this.suspended = new Uint8Array(info.nrVcpus);
     const lapics: Lapic[] = [];
-    if (mode !== 'pv') for (let v = 0; v < info.nrVcpus; v++) lapics.push(new Lapic(v, this));
+    if (mode !== 'pv') for (let v = 0; v < info.nrVcpus; v++) lapics.push(new Lapic(v, this, false));
     this.vlapics = lapics;
     if (mode === 'gsi') {
       // The guest allocates a vector for the line from its own vector table, on CPU 0.
       const guestVectors = new VectorTables(1);
       this.callbackGsiVector = guestVectors.assign(0, callbackGsi);
       const cfg: IoApicConfig = { id: 0, gsiBase: 0, pins: HVM_VIOAPIC_PINS };
-      this.vioapic = new IoApic(cfg, { deliver: (dest, vector, level) => this.vlapics[dest]?.accept(vector, level) });
+      this.vioapic = new IoApic(cfg, {
+        deliver: (dest, vector, level) => {
+          const l = this.vlapics[dest];
+          if (!l) return;
+          l.accept(vector, level);
+          this.runner.raise(this.domid, dest);
+        },
+      });
       this.vioapic.program(callbackGsi, this.callbackGsiVector, 0, true, false);
     } else {
       this.callbackGsiVector = -1;
       this.vioapic = undefined;
     }
+    runner.attach(info.id, info.nrVcpus, this);
   }
 
-  /** Requests the upcall on `vcpu` (delivered now unless the vCPU is in its handler). */
+  /** Requests the upcall on `vcpu`; the runner takes it when the vCPU can. */
   deliver(vcpu: number): void {
     if (vcpu < 0 || vcpu >= this.upcalls.length) return;
     switch (this.mode) {
       case 'callback-vector':
         this.vlapics[vcpu]!.accept(HYPERVISOR_CALLBACK_VECTOR, false);
+        this.runner.raise(this.domid, vcpu);
         return;
       case 'gsi':
         if (vcpu !== 0) {
           this.droppedNotVcpu0++;
           return;
         }
+        // The virtual IO-APIC forwards an edge of the line to vCPU 0's LAPIC and the runner.
         this.vioapic!.assert(this.callbackGsi);
         return;
       case 'pv':
-        this.deliverPv(vcpu);
+        this.pvPending[vcpu] = 1;
+        this.runner.raise(this.domid, vcpu);
         return;
     }
   }
@@ -114,44 +133,56 @@ export class DomainUpcall implements LapicClient {
     return l.isInService(vector);
   }
 
-  /** The vLAPIC took a vector: run the guest's upcall, then EOI. */
-  interrupt(vcpu: number, vector: number): void {
-    const lapic = this.vlapics[vcpu]!;
+  /** Whether `vcpu` has an upcall it may take now (deliverable vector; PV: pending, not in the callback). */
+  canTake(vcpu: number): boolean {
+    if (this.suspended[vcpu] === 1) return true;
+    if (this.mode === 'pv') return this.pvPending[vcpu] === 1 && this.pvInCallback[vcpu] === 0;
+    const l = this.vlapics[vcpu];
+    return l !== undefined && l.deliverable() >= 0;
+  }
+
+  /** Takes the vCPU's interrupt and runs the guest's upcall, or continues the one that yielded. */
+  take(vcpu: number): boolean {
+    if (this.suspended[vcpu] === 1) return this.runUpcall(vcpu);
+    if (this.mode === 'pv') {
+      if (this.pvPending[vcpu] === 0 || this.pvInCallback[vcpu] === 1) return true;
+      this.pvPending[vcpu] = 0;
+      this.pvInCallback[vcpu] = 1;
+      this.upcalls[vcpu]!++;
+      return this.runUpcall(vcpu);
+    }
+    const lapic = this.vlapics[vcpu];
+    if (!lapic) return true;
+    const vector = lapic.takeNext();
+    if (vector < 0) return true;
     if (this.mode === 'gsi' && vector === this.callbackGsiVector) {
       // The guest clears evtchn_upcall_pending first, so Xen drops the line; an upcall
       // requested while the handler runs asserts it again and it fires after the EOI.
       this.vioapic!.deassert(this.callbackGsi);
     } else if (vector !== HYPERVISOR_CALLBACK_VECTOR) {
       lapic.eoi();
-      return;
+      return true;
     }
     this.upcalls[vcpu]!++;
-    try {
-      this.sink.upcall(vcpu);
-    } finally {
-      lapic.eoi();
-    }
+    return this.runUpcall(vcpu);
   }
+
+  /** The vLAPIC dispatches nothing by itself (the runner takes vectors); nothing to do. */
+  interrupt(_vcpu: number, _vector: number): void {}
 
   /** A level vector was EOI'd in the vLAPIC: the virtual IO-APIC clears remote IRR. */
   levelEoi(_vcpu: number, vector: number): void {
     this.vioapic?.eoi(vector);
   }
 
-  private deliverPv(vcpu: number): void {
-    if (this.pvInCallback[vcpu] === 1) {
-      this.pvPending[vcpu] = 1;
-      return;
-    }
-    do {
-      this.pvPending[vcpu] = 0;
-      this.pvInCallback[vcpu] = 1;
-      this.upcalls[vcpu]!++;
-      try {
-        this.sink.upcall(vcpu);
-      } finally {
-        this.pvInCallback[vcpu] = 0;
-      }
-    } while (this.pvPending[vcpu] === 1);
+  /** Runs (or continues) the guest's upcall; EOIs / leaves the callback when it is done. */
+  private runUpcall(vcpu: number): boolean {
+    this.suspended[vcpu] = 1;
+    const done = this.sink.upcall(vcpu) !== false;
+    if (!done) return false;
+    this.suspended[vcpu] = 0;
+    if (this.mode === 'pv') this.pvInCallback[vcpu] = 0;
+    else this.vlapics[vcpu]!.eoi();
+    return true;
   }
 }

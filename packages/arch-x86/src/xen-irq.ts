@@ -232,8 +232,6 @@ export class XenIrqLayer implements PirqBackend {
   spurious = 0;
   /** Guest interrupts dropped because no hypervisor is connected. */
   droppedNoLink = 0;
-  /** Called when the outermost physical interrupt handler returns (runs deferred upcalls). */
-  onIrqExit: (() => void) | undefined;
 
   private readonly opts: XenIrqLayerOptions;
   private readonly clock: Clock;
@@ -808,7 +806,7 @@ export class XenIrqLayer implements PirqBackend {
       }
       this.deliverToGuests(desc, action, cpu, lapic);
     } finally {
-      if (--this.depth === 0 && this.onIrqExit) this.onIrqExit();
+      this.depth--;
     }
   }
 

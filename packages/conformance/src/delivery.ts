@@ -24,6 +24,11 @@ const GUEST_DOMID = 1;
 const DEFAULT_PRIORITY = 7;
 /** Largest vCPU count the replay accepts. */
 const MAX_VCPUS = 128;
+/**
+ * Handler runs after which an `upcall` step is given up as a runaway (a handler that keeps
+ * re-raising its own port): far above any real scenario, far below exhausting memory.
+ */
+export const MAX_UPCALL_HANDLER_RUNS = 1_000_000;
 
 /** What one `bind` hands the IRQ layer as `devId`: the port whose handler runs. */
 interface BoundPort {
@@ -61,10 +66,20 @@ class DeliveryReplay {
   private readonly fifo: boolean;
   private readonly reactions = new Map<number, Reaction>();
   private delivered: number[] | null = null;
+  /** Path of the `upcall` step running now (for the runaway error). */
+  private upcallPath = '';
   /** The one handler every bound port uses; `devId` says which port it is. */
   private readonly handler: IrqHandler = (_irq, devId) => {
     const port = (devId as BoundPort).port;
-    this.delivered?.push(port);
+    const delivered = this.delivered;
+    if (delivered !== null) {
+      if (delivered.length >= MAX_UPCALL_HANDLER_RUNS)
+        throw new ScenarioError(
+          this.upcallPath,
+          `the upcall did not finish after ${MAX_UPCALL_HANDLER_RUNS} handler runs (a handler that keeps re-raising its port?)`,
+        );
+      delivered.push(port);
+    }
     const reaction = this.reactions.get(port);
     if (reaction !== undefined && reaction.remaining > 0) {
       reaction.remaining--;
@@ -84,6 +99,8 @@ class DeliveryReplay {
       guest: guestLinux({ fifo: this.fifo }),
       // SPEC §6.1: the replayed guest has no per-domain port cap, only the ABI's own limit.
       domains: [{ id: GUEST_DOMID, vcpus, maxEvtchnPort: UNLIMITED_EVTCHN_PORT }],
+      // The vectors' execution model: `upcall V` runs the loop now, on V, and nothing else runs.
+      execution: { mode: 'immediate' },
     });
     this.hv = platform.hypervisor;
     const pd = platform.domain(GUEST_DOMID);
@@ -127,6 +144,8 @@ class DeliveryReplay {
       case 'react': {
         const port = uint(step, 'port', path);
         const times = uint(step, 'times', path);
+        if (times > MAX_UPCALL_HANDLER_RUNS)
+          throw new ScenarioError(`${path}.times`, `expected at most ${MAX_UPCALL_HANDLER_RUNS} (one handler run each), got ${times}`);
         const sends = expectArray(step.send ?? [], `${path}.send`).map((p, i) => {
           if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 0)
             throw new ScenarioError(`${path}.send[${i}]`, `expected a port number, got ${JSON.stringify(p)}`);
@@ -140,6 +159,7 @@ class DeliveryReplay {
         if (vcpu >= this.vcpus) throw new ScenarioError(`${path}.vcpu`, `the guest has ${this.vcpus} vCPU(s), no vCPU ${vcpu}`);
         const delivered: number[] = [];
         this.delivered = delivered;
+        this.upcallPath = path;
         try {
           this.guest.upcall(vcpu);
         } finally {

@@ -18,10 +18,24 @@ export interface PlatformEvents {
   'evtchn:dropped': [domid: number, port: number, reason: string];
   /** The upcall was delivered to a vCPU (its upcall-pending flag went from 0 to 1). */
   'upcall:deliver': [domid: number, vcpu: number];
+  /** A vCPU entered its interrupt handling (the runner took a raised interrupt; not for continuations). */
+  'upcall:enter': [domid: number, vcpu: number];
   /** A guest IRQ handler ran. */
   'irq:handled': [domid: number, irq: number, cpu: number];
   /** A warning the hypervisor or a guest would log. */
   warn: [source: string, message: string];
+  /**
+   * Guest code threw: the domain crashed (Xen's `domain_crash`). Its vCPUs stop; the caller of
+   * whatever hypercall led there was not affected.
+   */
+  'domain:crash': [domid: number, error: unknown];
+  /** A domain was destroyed by the toolstack (its id may be reused from now on). */
+  'domain:destroyed': [domid: number];
+  /**
+   * A vCPU has been inside one upcall (continuations included) for longer than the runner's
+   * livelock threshold: it does nothing but handle interrupts. Once per episode.
+   */
+  'vcpu:livelock': [domid: number, vcpu: number, sinceNs: number];
 }
 
 /** Name of a platform event. */
@@ -55,8 +69,12 @@ export class PlatformEventBus implements EventBus {
     'evtchn:close': 0,
     'evtchn:dropped': 0,
     'upcall:deliver': 0,
+    'upcall:enter': 0,
     'irq:handled': 0,
     warn: 0,
+    'domain:crash': 0,
+    'domain:destroyed': 0,
+    'vcpu:livelock': 0,
   };
 
   /** Subscribes `fn` to `event`. */

@@ -16,6 +16,15 @@ export * from './hypervisor/memory.js';
 export * from './platform/plugin.js';
 export * from './sim/clock.js';
 export * from './sim/scheduler.js';
+export {
+  ClockedVcpuRunner,
+  DEFAULT_EXECUTION_COSTS,
+  DEFAULT_MAX_SLICE_NS,
+  DEFAULT_LIVELOCK_NS,
+  type VcpuRunnerOptions,
+} from './sim/vcpu-runner.js';
+export { DomainClock } from './sim/domain-clock.js';
+export { LogHistogram, type HistogramSummary } from './sim/histogram.js';
 export * from './hypervisor/domain.js';
 export * from './hypervisor/hypervisor.js';
 export * from './hypervisor/dummy-policy.js';

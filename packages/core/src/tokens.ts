@@ -17,6 +17,8 @@ export const SecurityPolicy: unique symbol = Symbol.for('evtchn.SecurityPolicy')
 export const Clock: unique symbol = Symbol.for('evtchn.Clock');
 /** Token: the platform's vCPU `Scheduler`. */
 export const Scheduler: unique symbol = Symbol.for('evtchn.Scheduler');
+/** Token: the platform's `VcpuRunner` (when a vCPU takes its interrupt, and what its work costs). */
+export const VcpuRunner: unique symbol = Symbol.for('evtchn.VcpuRunner');
 /** Token: the platform's typed `EventBus`. */
 export const EventBus: unique symbol = Symbol.for('evtchn.EventBus');
 /** Token: the platform's `Hypervisor`. */

@@ -21,7 +21,10 @@ import {
   type GuestIrqSpace,
   type GuestOs,
   type PhysdevOps,
+  type ExecutionCosts,
+  type VcpuRunner,
   BIND_PIRQ_WILL_SHARE,
+  DEFAULT_EXECUTION_COSTS,
 } from '@evtchn/core';
 import {
   DEFAULT_HZ,
@@ -193,6 +196,15 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   private readonly physdev: PhysdevOps | undefined;
   private readonly irqSpace: GuestIrqSpace;
   private readonly clock: Clock;
+  /** The platform's vCPU runner, charged for the loop's work when it runs timed. */
+  private readonly runner: VcpuRunner | undefined;
+  /** Whether work is charged (a timed runner): read once per event. */
+  private readonly timed: boolean;
+  private readonly costs: Readonly<ExecutionCosts>;
+  /** Handler costs set per IRQ (`setIrqHandlerCost`), overriding the runner's `handlerNs`. */
+  private readonly irqCosts = new Map<number, number>();
+  /** Per CPU: the upcall loop yielded its slice and is continued by the next `upcall`. */
+  private readonly upcallYielded: Uint8Array;
   private readonly bus: EventBus;
   private readonly upcallPending: Uint8Array;
   private readonly evtchnToIrq: EvtchnIrqMap;
@@ -234,6 +246,9 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     this.irqs2007 = this.era === '2007' ? new Linux2007IrqSpace(options.nrIrqs2007) : undefined;
     this.irqSpace = this.irqs2007 ?? ctx.irqSpace;
     this.clock = ctx.clock;
+    this.runner = ctx.runner;
+    this.timed = ctx.runner?.mode === 'timed';
+    this.costs = ctx.runner?.costs ?? DEFAULT_EXECUTION_COSTS;
     this.bus = ctx.bus;
     this.hz = options.hz ?? DEFAULT_HZ;
     if (!(this.hz > 0)) throw new RangeError(`guest-linux: hz must be positive (got ${this.hz})`);
@@ -260,6 +275,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     this.loopCount = new Uint32Array(n);
     this.loopTimeout = new Float64Array(n);
     this.loopDeferEoi = new Uint8Array(n);
+    this.upcallYielded = new Uint8Array(n);
     for (let cpu = 0; cpu < n; cpu++) {
       this.eoiLists.push([]);
       this.eoiTimers.push(-1);
@@ -1045,31 +1061,50 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
    * the deferred EOIs that are due. Era `'2007'` makes one pass (the flag cleared once); an
    * event raised meanwhile comes back as a new callback, as Xen re-enters the guest when its
    * exit path finds the flag set.
+   *
+   * On a timed platform the loop stops when the vCPU's slice is used up
+   * (`VcpuRunner.shouldYield`) and returns false; the runner calls `upcall` again later and
+   * the loop goes on where it stopped, with its deadline and loop count kept. Linux has no
+   * such exit: the real vCPU would simply stay in the loop, which is what the runner's
+   * continuations model while virtual time moves on.
+   * @returns false when the loop yielded and must be continued, true when it finished
    */
-  upcall(cpu: number): void {
+  upcall(cpu: number): boolean {
     if (cpu >>> 0 !== cpu || cpu >= this.nrCpus) throw new RangeError(`guest-linux: no CPU ${cpu}`);
     const prevCpu = this.currentCpu;
     this.currentCpu = cpu;
-    this.loopCount[cpu] = 0;
-    this.loopTimeout[cpu] = 0;
-    this.loopDeferEoi[cpu] = 0;
+    if (this.upcallYielded[cpu] === 0) {
+      this.loopCount[cpu] = 0;
+      this.loopTimeout[cpu] = 0;
+      this.loopDeferEoi[cpu] = 0;
+    }
+    this.upcallYielded[cpu] = 0;
     const upcallPending = this.upcallPending;
+    const runner = this.timed ? this.runner : undefined;
     this.upcallDepth++;
-    if (this.irqs2007) {
-      this.passes2007++;
-      upcallPending[cpu] = 0;
-      this.abi.handleEvents(cpu, this);
-    } else {
-      do {
+    try {
+      if (this.irqs2007) {
+        this.passes2007++;
         upcallPending[cpu] = 0;
         this.abi.handleEvents(cpu, this);
-      } while (upcallPending[cpu] !== 0);
+      } else {
+        do {
+          upcallPending[cpu] = 0;
+          this.abi.handleEvents(cpu, this);
+          if (runner !== undefined && runner.shouldYield()) {
+            this.upcallYielded[cpu] = 1;
+            return false;
+          }
+        } while (upcallPending[cpu] !== 0);
+      }
+      this.irqEpoch[cpu]!++;
+      this.processEoiList(cpu);
+    } finally {
+      this.upcallDepth--;
+      this.currentCpu = prevCpu;
     }
-    this.irqEpoch[cpu]!++;
-    this.processEoiList(cpu);
-    this.upcallDepth--;
-    this.currentCpu = prevCpu;
     if (this.irqs2007 && this.upcallDepth === 0 && upcallPending[cpu] !== 0) this.recallback2007(cpu);
+    return true;
   }
 
   /**
@@ -1091,12 +1126,42 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   }
 
   /**
+   * Whether the vCPU running this loop has used up its slice: the FIFO scan checks it between
+   * events and leaves the rest queued for the loop's continuation.
+   */
+  shouldYield(): boolean {
+    return this.timed && this.runner!.shouldYield();
+  }
+
+  /**
+   * Sets the virtual time one run of `irq`'s handlers costs (default: the runner's
+   * `handlerNs`); `undefined` returns to the default.
+   */
+  setIrqHandlerCost(irq: number, ns: number | undefined): void {
+    if (ns === undefined) {
+      this.irqCosts.delete(irq);
+      return;
+    }
+    if (!Number.isFinite(ns) || ns < 0) throw new RangeError(`guest-linux: handler cost must be a finite number of ns >= 0, got ${ns}`);
+    this.irqCosts.set(irq, ns);
+  }
+
+  /** Charges one scan step and, when `irq` runs its handlers, their cost. */
+  private chargeEvent(irq: number): void {
+    const c = this.costs;
+    let ns = c.scanStepNs;
+    if (irq >= 0) ns += this.irqCosts.size === 0 ? c.handlerNs : (this.irqCosts.get(irq) ?? c.handlerNs);
+    this.runner!.charge(ns);
+  }
+
+  /**
    * `handle_irq_for_port`: a port found pending by the ABI's scan. No IRQ → ignored (stays
    * pending). Every 256 events the loop checks its deadline; once past it, EOIs of the rest
    * of the loop are deferred. An IRQ already active drops the event; else the flow runs.
    */
   handlePort(port: number, cpu: number): void {
     const irq = this.evtchnToIrq.get(port);
+    if (this.timed) this.chargeEvent(irq);
     if (irq === -1) {
       if (this.evtchnDevice.owns(port)) this.evtchnDevice.upcall(port);
       else this.stats.noIrq++;

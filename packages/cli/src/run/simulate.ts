@@ -1,10 +1,12 @@
 /*
  * `evtchn run`: a discrete-event run of a platform configuration on the virtual clock.
  *
- * Workloads issue hypercalls at seeded Poisson (or periodic) times. The architecture delivers
- * upcalls to a vCPU model that takes the interrupt after an entry latency, runs the guest's
- * upcall loop, and is busy for a fixed cost per handled event, so a queue of pending events
+ * Workloads issue hypercalls at seeded Poisson (or periodic) times. The platform's vCPU runner
+ * takes each raised upcall after its entry latency, runs the guest's upcall loop and charges
+ * its work (per scan step and per handler run) to the vCPU, so a queue of pending events
  * drains in the order the ABI scans it (FIFO: by priority) and latency reflects that order.
+ * Latency statistics live in fixed-size histograms: a run's memory does not grow with its
+ * virtual duration.
  *
  * On Arm the vCPUs are time-sliced on the configured pCPUs by the platform's round-robin
  * scheduler, and a vCPU takes interrupts only while it runs. `vtimer` workloads are guests'
@@ -18,10 +20,9 @@ import {
   VIRQ,
   createPlatform,
   type Platform,
-  type PlatformDomain,
   type PlatformFileConfig,
   type Plugin,
-  type UpcallSink,
+  LogHistogram,
 } from '@evtchn/core';
 import { ArmArchitecture, PeriodicTickModel, sumTickCounts, type TickTotals, type VcpuTickCounts } from '@evtchn/arch-arm';
 import type { X86Architecture } from '@evtchn/arch-x86';
@@ -50,9 +51,9 @@ export interface SimulationOptions {
   trace?: (line: string) => void;
   /** Called as virtual time advances (about 100 times per run). */
   onProgress?: (doneNs: number, totalNs: number) => void;
-  /** Time from the upcall being raised to the vCPU entering its handler (default 1500 ns). */
+  /** Time from the upcall being raised to the vCPU entering its handler (default: the runner's `entryLatencyNs`, 1500 ns). */
   upcallEntryNs?: number;
-  /** Time a vCPU spends per handled event (default 800 ns). */
+  /** Time a vCPU spends per handler run (default: the runner's `handlerNs`, 800 ns). */
   handlerCostNs?: number;
   /** Arm: virtual CPU time a guest's timer tick handler takes (default 50 µs). */
   tickWorkNs?: number;
@@ -152,21 +153,12 @@ export interface RunReport {
   scheduler?: SchedulerRunStats;
 }
 
-interface VcpuState {
-  scheduled: boolean;
-  /** The upcall's entry time came while the vCPU was descheduled: enter when it runs again. */
-  waiting: boolean;
-  busyUntil: number;
-  upcalls: number;
-  enter: () => void;
-}
-
 interface SpiState {
   readonly domain: number;
   readonly stats: SpiRunStats;
   /** Time of the first raise the guest has not handled yet, or -1. */
   firstRaised: number;
-  readonly latencies: number[];
+  readonly latencies: LogHistogram;
 }
 
 interface PortStats {
@@ -175,32 +167,20 @@ interface PortStats {
   delivered: number;
 }
 
-const DEFAULT_ENTRY_NS = 1500;
-const DEFAULT_HANDLER_NS = 800;
 const DEFAULT_TICK_WORK_NS = 50_000;
 /** Time slice of the Arm runs' scheduler. */
 const ARM_TIME_SLICE_NS = 1_000_000;
-
-function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
 
 /** One run of a configuration. Build it, call {@link Simulation.run} once. */
 export class Simulation {
   /** The platform being run. */
   readonly platform: Platform;
   private readonly rng: SeededRandom;
-  private readonly entryNs: number;
-  private readonly costNs: number;
-  private readonly vcpus = new Map<number, VcpuState[]>();
   private readonly portStats = new Map<number, PortStats[]>();
   /** Time of the oldest undelivered send per (domain, port). */
   private readonly firstPending = new Map<number, Map<number, number>>();
-  private readonly latency = new Map<number | '-', number[]>();
+  private readonly latency = new Map<number | '-', LogHistogram>();
   private readonly sentTo = new Map<number, number>();
-  /** The upcall in progress: its domain, vCPU, start and handled count. */
-  private current: { dom: number; vcpu: number; start: number; handled: number } | undefined;
   /** Arm: the guests' periodic virtual-timer ticks, once a `vtimer` workload asks for one. */
   private ticks: PeriodicTickModel | undefined;
   private readonly spis: SpiState[] = [];
@@ -216,8 +196,6 @@ export class Simulation {
     private readonly opts: SimulationOptions,
   ) {
     this.rng = new SeededRandom(opts.seed);
-    this.entryNs = opts.upcallEntryNs ?? DEFAULT_ENTRY_NS;
-    this.costNs = opts.handlerCostNs ?? DEFAULT_HANDLER_NS;
     const arm = cfg.arch.name === 'arm' && !cfg.arch.module;
     this.platform = createPlatform({
       arch: plugins.arch,
@@ -227,16 +205,14 @@ export class Simulation {
       domains: cfg.domains,
       // The Arm plugin was given nrPcpus = arch.pcpus ?? 2 too; the two must agree.
       scheduler: arm ? { pcpus: cfg.arch.pcpus ?? 2, timeSliceNs: ARM_TIME_SLICE_NS } : undefined,
+      execution: {
+        costs: {
+          ...(opts.upcallEntryNs !== undefined && { entryLatencyNs: opts.upcallEntryNs }),
+          ...(opts.handlerCostNs !== undefined && { handlerNs: opts.handlerCostNs }),
+        },
+      },
     });
-    for (const pd of this.platform.domains.values()) this.attachVcpuModel(pd);
-    this.platform.scheduler?.onSwitch((_pcpu, _prev, next) => {
-      const st = next && this.vcpus.get(next.domid)?.[next.vcpu];
-      if (st?.waiting) {
-        st.waiting = false;
-        // After the context switch has finished.
-        this.platform.clock.at(this.platform.clock.now(), st.enter);
-      }
-    });
+    if (opts.trace) this.platform.bus.on('upcall:enter', (dom, vcpu) => this.traceLine({ ev: 'upcall', dom, vcpu }));
   }
 
   private armArch(label: string, what: string): ArmArchitecture {
@@ -253,48 +229,6 @@ export class Simulation {
 
   private traceLine(obj: Record<string, unknown>): void {
     this.opts.trace?.(JSON.stringify({ t: this.platform.clock.now(), ...obj }));
-  }
-
-  /** Interposes the vCPU model between the architecture's upcall and the guest. */
-  private attachVcpuModel(pd: PlatformDomain): void {
-    const guest = pd.guest;
-    if (!guest) return;
-    const dom = pd.domain.id;
-    const clock = this.platform.clock;
-    const scheduler = this.platform.scheduler;
-    const states: VcpuState[] = Array.from({ length: pd.domain.nrVcpus }, (_, vcpu) => {
-      const st: VcpuState = {
-        scheduled: false,
-        waiting: false,
-        busyUntil: 0,
-        upcalls: 0,
-        enter: () => {
-          // Guest code runs only on a pCPU.
-          if (scheduler && scheduler.processorOf(dom, vcpu) < 0) {
-            st.waiting = true;
-            return;
-          }
-          st.scheduled = false;
-          st.upcalls++;
-          this.current = { dom, vcpu, start: clock.now(), handled: 0 };
-          if (this.opts.trace) this.traceLine({ ev: 'upcall', dom, vcpu });
-          guest.upcall(vcpu);
-          st.busyUntil = clock.now() + this.current.handled * this.costNs;
-          this.current = undefined;
-        },
-      };
-      return st;
-    });
-    this.vcpus.set(dom, states);
-    const sink: UpcallSink = {
-      upcall: (vcpu) => {
-        const st = states[vcpu];
-        if (!st || st.scheduled) return;
-        st.scheduled = true;
-        clock.at(Math.max(clock.now(), st.busyUntil) + this.entryNs, st.enter);
-      },
-    };
-    pd.domain.attachGuest(sink);
   }
 
   private stats(dom: number, port: number): PortStats {
@@ -316,11 +250,10 @@ export class Simulation {
     if (this.opts.trace) this.traceLine({ ev: 'send', dom, port });
   }
 
-  /** Called from every handler: time of this delivery inside the current upcall. */
+  /** Called from every handler: the time of this delivery (the running vCPU's time). */
   private noteDelivery(dom: number, port: number, irq: number): number {
-    const cur = this.current;
-    const now = this.platform.clock.now();
-    const at = cur ? cur.start + ++cur.handled * this.costNs : now;
+    const runner = this.platform.runner;
+    const at = runner.now();
     this.stats(dom, port).delivered++;
     const pend = this.firstPending.get(dom);
     const since = pend?.get(port);
@@ -328,10 +261,11 @@ export class Simulation {
       pend!.delete(port);
       const d = this.platform.hypervisor.domain(dom)!;
       const prio: number | '-' = d.abi.name === 'fifo' ? d.channels.priority[port]! : '-';
-      const arr = this.latency.get(prio) ?? this.latency.set(prio, []).get(prio)!;
-      arr.push(at - since);
+      let h = this.latency.get(prio);
+      if (!h) this.latency.set(prio, (h = new LogHistogram()));
+      h.record(at - since);
     }
-    if (this.opts.trace) this.traceLine({ ev: 'handle', dom, port, irq, cpu: cur?.vcpu ?? 0, at });
+    if (this.opts.trace) this.traceLine({ ev: 'handle', dom, port, irq, cpu: runner.running()?.vcpu ?? 0, at });
     return at;
   }
 
@@ -562,7 +496,7 @@ export class Simulation {
       domain,
       stats: { name, irq, raised: 0, delivered: 0, coalesced: 0, p50: 0, max: 0 },
       firstRaised: -1,
-      latencies: [],
+      latencies: new LogHistogram(),
     };
     this.spis.push(spi);
     const vgic = arch.vgic(domain);
@@ -570,7 +504,7 @@ export class Simulation {
     arch.setGuestIrqHandler(domain, irq, (vcpu) => {
       arch.gic.setLine(irq, false);
       spi.stats.delivered++;
-      if (spi.firstRaised >= 0) spi.latencies.push(clock.now() - spi.firstRaised);
+      if (spi.firstRaised >= 0) spi.latencies.record(this.platform.runner.now() - spi.firstRaised);
       spi.firstRaised = -1;
       if (this.opts.trace) this.traceLine({ ev: 'spi', dom: domain, vcpu, irq });
     });
@@ -623,16 +557,16 @@ export class Simulation {
         delivered,
         coalesced,
         dropped: c.droppedNoControlBlock + c.droppedOther + (g ? g.stats.noIrq + g.stats.droppedActive : 0),
-        upcalls: (this.vcpus.get(id) ?? []).reduce((n, v) => n + v.upcalls, 0),
+        upcalls: this.upcallsOf(id, pd.domain.nrVcpus),
         procInterrupts: g?.procInterrupts() ?? '',
         ...this.armStats(id),
       });
     }
     const latency: LatencyRow[] = [...this.latency.entries()]
       .sort(([a], [b]) => (a === '-' ? 1 : b === '-' ? -1 : a - b))
-      .map(([priority, samples]) => {
-        const s = [...samples].sort((x, y) => x - y);
-        return { priority, count: s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s[s.length - 1] ?? 0 };
+      .map(([priority, h]) => {
+        const s = h.summary();
+        return { priority, count: s.count, p50: s.p50, p99: s.p99, max: s.max };
       });
     const sched = this.platform.scheduler;
     const arch = this.platform.arch;
@@ -654,6 +588,13 @@ export class Simulation {
     };
   }
 
+  /** Upcalls the runner ran on a domain's vCPUs. */
+  private upcallsOf(dom: number, nrVcpus: number): number {
+    let n = 0;
+    for (let v = 0; v < nrVcpus; v++) n += this.platform.runner.stats(dom, v).upcalls;
+    return n;
+  }
+
   /** The Arm-only counters of a domain (absent when it has no such workload). */
   private armStats(dom: number): Pick<DomainRunStats, 'vtimer' | 'spis'> {
     const out: Pick<DomainRunStats, 'vtimer' | 'spis'> = {};
@@ -661,10 +602,7 @@ export class Simulation {
     if (ticks.length) out.vtimer = { ticks: ticks.length, ...sumTickCounts(ticks) };
     const spis = this.spis.filter((s) => s.domain === dom);
     if (spis.length) {
-      out.spis = spis.map((s) => {
-        const sorted = [...s.latencies].sort((a, b) => a - b);
-        return { ...s.stats, p50: percentile(sorted, 0.5), max: sorted[sorted.length - 1] ?? 0 };
-      });
+      out.spis = spis.map((s) => ({ ...s.stats, p50: s.latencies.percentile(0.5), max: s.latencies.summary().max }));
     }
     return out;
   }

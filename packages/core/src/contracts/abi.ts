@@ -111,6 +111,13 @@ export interface EventDispatcher {
   handlePort(port: number, cpu: number): void;
   /** The port bound to `cpu`'s VIRQ_TIMER, handled first by the 2-level scan, or 0 for none. */
   timerPort(cpu: number): number;
+  /**
+   * Whether the vCPU's slice is used up (`VcpuRunner.shouldYield`). A scan that can go on
+   * for ever — a FIFO queue a handler keeps re-filling — checks it between events and, when
+   * true, stops with the rest left queued (and READY bits kept) for the loop's continuation.
+   * Optional: a dispatcher without it never asks a scan to stop.
+   */
+  shouldYield?(): boolean;
 }
 
 /** The guest half of an ABI for one domain: Linux's `evtchn_ops`. */

@@ -18,8 +18,12 @@ export interface ArchDomainInfo {
 
 /** Receives upcalls delivered by the architecture: the guest's interrupt entry for events. */
 export interface UpcallSink {
-  /** The vCPU took the event-channel interrupt: run the guest's upcall handler on it. */
-  upcall(vcpu: number): void;
+  /**
+   * The vCPU took the event-channel interrupt: run the guest's upcall handler on it.
+   * @returns `false` when the handler yielded its slice (`VcpuRunner.shouldYield`) and must be
+   *   called again to continue, with the interrupt still in service; anything else when done
+   */
+  upcall(vcpu: number): boolean | void;
 }
 
 /**
@@ -92,10 +96,10 @@ export interface Architecture {
   /** Per-domain tear-down. */
   detachDomain(domid: number): void;
   /**
-   * Delivers the event-channel upcall to a vCPU (x86: callback vector; ARM: inject the domain's
-   * event PPI, 31 for a domU).
-   * When and how the guest then runs its handler is the architecture's and scheduler's
-   * business; a synchronous architecture calls the sink at once.
+   * Requests the event-channel upcall on a vCPU (x86: callback vector in the vLAPIC IRR;
+   * ARM: the domain's event PPI, 31 for a domU, pending in the vGIC) and tells the platform's
+   * `VcpuRunner`, which runs the guest's handler when the vCPU can take it. Never runs guest
+   * code itself: the caller may be another domain's hypercall.
    */
   deliverUpcall(domid: number, vcpu: number): void;
   /** Physical IRQs for guests; absent where the architecture has none. */

@@ -7,7 +7,7 @@ import type { EventBus } from '../bus.js';
 import type { AbiGuestContext, EventAbi } from './abi.js';
 import type { GuestIrqSpace, UpcallSink } from './arch.js';
 import type { EventChannelOps, PhysdevOps } from './hypercalls.js';
-import type { Clock } from './sim.js';
+import type { Clock, VcpuRunner } from './sim.js';
 
 /** Everything a guest layer is given when it boots in a domain. */
 export interface GuestContext {
@@ -29,8 +29,17 @@ export interface GuestContext {
   readonly abiContext: AbiGuestContext;
   /** The guest's IRQ number space. */
   readonly irqSpace: GuestIrqSpace;
-  /** The virtual clock (jiffies, late-EOI delays). */
+  /**
+   * The domain's clock (jiffies, late-EOI delays): `now()` is the running vCPU's time, and its
+   * timers die with the domain.
+   */
   readonly clock: Clock;
+  /**
+   * The platform's vCPU runner: guest code charges its work here and checks
+   * `shouldYield()` between steps of long loops. Absent outside a platform (the guest then
+   * charges nothing and never yields).
+   */
+  readonly runner?: VcpuRunner;
   /** The platform's event bus. */
   readonly bus: EventBus;
   /**

@@ -74,6 +74,8 @@ export class Domain implements PolicySubject {
   pauseCount = 0;
   /** Set once destruction has started. */
   dying = false;
+  /** Set when the domain's guest code faulted (`domain_crash`); its vCPUs no longer run. */
+  crashed = false;
   /** Lowest port that may be FREE: every port below it is bound (allocation starts here). */
   freeHint = 0;
   /** The ABI the domain starts on and returns to on reset (its memory outlives switches). */

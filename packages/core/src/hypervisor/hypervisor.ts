@@ -181,17 +181,25 @@ export class Hypervisor {
     return d ? d.hypercalls : new BoundEventChannelOps(this, caller);
   }
 
-  /** PHYSDEVOP hypercalls issued by `caller`. */
+  /**
+   * PHYSDEVOP hypercalls issued by `caller`. The handle belongs to the domain that has the id
+   * now: once that domain is destroyed it answers -ESRCH, even after the id is reused.
+   */
   physdev(caller: number): PhysdevOps {
+    const owner = this.domains.get(caller);
+    const self = (): Domain | undefined => {
+      const d = this.domains.get(caller);
+      return owner === undefined || d === owner ? d : undefined;
+    };
     return {
       eoi: (pirq) => {
-        const d = this.domains.get(caller);
+        const d = self();
         if (!d) return -ESRCH;
         if (!isU32(pirq) || pirq >= d.nrPirqs) return -EINVAL;
         return this.arch.pirqs ? this.arch.pirqs.eoi(caller, pirq) : -ENOSYS;
       },
       irqStatusQuery: (pirq) => {
-        const d = this.domains.get(caller);
+        const d = self();
         if (!d) return -ESRCH;
         if (!isU32(pirq) || pirq >= d.nrPirqs) return -EINVAL;
         return this.arch.pirqs ? this.arch.pirqs.irqStatusQuery(caller, pirq) : -ENOSYS;
@@ -236,6 +244,22 @@ export class Hypervisor {
     this.domains.delete(dom);
     if (d.hypercalls instanceof BoundEventChannelOps) d.hypercalls.detach();
     this.arch.detachDomain(dom);
+    this.sendGlobalVirq(VIRQ.DOM_EXC);
+    if (this.bus.listening('domain:destroyed')) this.bus.emit('domain:destroyed', dom);
+    return 0;
+  }
+
+  /**
+   * Xen's `domain_crash`: the domain's guest code faulted. It is marked crashed (its vCPUs no
+   * longer run; the platform's runner stops them), and VIRQ_DOM_EXC tells its handler domain,
+   * which would then destroy it. Its ports stay as they are until then.
+   * @returns 0, or -ESRCH when there is no such domain
+   */
+  crash(dom: number): number {
+    const d = this.domains.get(dom);
+    if (!d) return -ESRCH;
+    if (d.crashed) return 0;
+    d.crashed = true;
     this.sendGlobalVirq(VIRQ.DOM_EXC);
     return 0;
   }
@@ -777,12 +801,17 @@ class BoundEventChannelOps implements EventChannelOps {
     private domain: Domain | undefined = undefined,
   ) {}
 
-  /** The domain was destroyed: look the id up from now on. */
+  /** Set when the domain this handle was made for was destroyed: it answers -ESRCH for good. */
+  private dead = false;
+
+  /** The domain was destroyed: every call answers -ESRCH from now on, even after the id is reused. */
   detach(): void {
     this.domain = undefined;
+    this.dead = true;
   }
 
   private self(): Domain | undefined {
+    if (this.dead) return undefined;
     return this.domain ?? this.hv.domain(this.caller);
   }
 

@@ -10,7 +10,7 @@ import type { EventAbi } from '../contracts/abi.js';
 import type { Architecture } from '../contracts/arch.js';
 import type { GuestOs, GuestOsFactory } from '../contracts/guest.js';
 import type { SecurityPolicy } from '../contracts/policy.js';
-import type { Clock } from '../contracts/sim.js';
+import type { Clock, ExecutionCosts, ExecutionMode } from '../contracts/sim.js';
 import { XenError } from '../errno.js';
 import { ConfigError } from './config-error.js';
 import { aOrAn } from '../util/text.js';
@@ -18,7 +18,9 @@ import type { Domain, DomainCreateOptions } from '../hypervisor/domain.js';
 import { DummySecurityPolicy } from '../hypervisor/dummy-policy.js';
 import { Hypervisor } from '../hypervisor/hypervisor.js';
 import { VirtualClock } from '../sim/clock.js';
+import { DomainClock } from '../sim/domain-clock.js';
 import { RoundRobinScheduler } from '../sim/scheduler.js';
+import { ClockedVcpuRunner } from '../sim/vcpu-runner.js';
 import * as Tokens from '../tokens.js';
 import type { Plugin, PluginKind } from './plugin.js';
 
@@ -53,6 +55,18 @@ export interface PlatformConfig {
    * running all the time.
    */
   scheduler?: { pcpus: number; timeSliceNs?: number };
+  /**
+   * How guest code runs (see the "Time and execution" guide): `mode` `'timed'` (default: a
+   * raised interrupt is taken after `costs.entryLatencyNs` on the clock, work charges virtual
+   * time) or `'immediate'` (nothing runs until `runner.runNow`); `costs` override the default
+   * cost model field by field; `maxSliceNs` and `livelockNs` tune slicing and livelock reports.
+   */
+  execution?: {
+    mode?: ExecutionMode;
+    costs?: Partial<ExecutionCosts>;
+    maxSliceNs?: number;
+    livelockNs?: number;
+  };
 }
 
 /** Default time slice of the platform scheduler: 1 ms. */
@@ -68,6 +82,8 @@ export interface PlatformDomain {
   readonly guest?: GuestOs;
   /** The domain's child container (holds `Domain`, `DomainConfig`, `GuestOs`). */
   readonly container: DependencyContainer;
+  /** The domain's clock: its guest's timers, cancelled when the domain dies. */
+  readonly clock: DomainClock;
 }
 
 /** A built platform. */
@@ -82,6 +98,8 @@ export interface Platform {
   readonly clock: Clock;
   /** The vCPU scheduler, when the configuration asked for one. */
   readonly scheduler?: RoundRobinScheduler;
+  /** When vCPUs take their interrupts, and what their work costs. */
+  readonly runner: ClockedVcpuRunner;
   /** The event bus. */
   readonly bus: EventBus;
   /** The offered ABIs, in order. */
@@ -94,10 +112,16 @@ export interface Platform {
   addDomain(config: DomainConfig): PlatformDomain;
   /**
    * Destroys a domain (the toolstack's destroy: every port closed, peers left UNBOUND,
-   * VIRQ_DOM_EXC raised) and takes its vCPUs off the scheduler.
+   * VIRQ_DOM_EXC raised), takes its vCPUs off the scheduler and the runner, cancels its
+   * guest's timers and forgets it. `hypervisor.destroy(id)` does the same.
    * @returns 0 or -errno (-ESRCH when there is no such domain)
    */
   destroyDomain(id: number): number;
+  /**
+   * Runs the platform for `ns` of virtual time (`clock.runUntil(now + ns)`): every raised
+   * interrupt whose vCPU can take it in that time is handled.
+   */
+  run(ns: number): void;
 }
 
 function checkPlugin(key: string, value: unknown, kind: PluginKind): Plugin {
@@ -129,6 +153,21 @@ export function createPlatform(config: PlatformConfig): Platform {
     scheduler = new RoundRobinScheduler(clock, { nrPcpus: pcpus, timeSlice: timeSliceNs });
     c.register(Tokens.Scheduler, { useValue: scheduler });
   }
+  // Filled in once the hypervisor exists: a fault in guest code crashes that domain.
+  let crashDomain: (domid: number, error: unknown) => void = () => {};
+  let runner: ClockedVcpuRunner;
+  try {
+    runner = new ClockedVcpuRunner(clock, {
+      ...config.execution,
+      scheduler,
+      bus,
+      onFault: (domid, _vcpu, error) => crashDomain(domid, error),
+    });
+  } catch (e) {
+    if (e instanceof RangeError) throw new ConfigError(`execution: ${e.message}`);
+    throw e;
+  }
+  c.register(Tokens.VcpuRunner, { useValue: runner });
 
   const archPlugin = checkPlugin('arch', config.arch, 'arch');
   const abiPlugins = config.abis;
@@ -170,10 +209,29 @@ export function createPlatform(config: PlatformConfig): Platform {
   const guestFactory = guestPlugin ? c.resolve<GuestOsFactory>(Tokens.GuestOsFactory) : undefined;
   void c.resolve<SecurityPolicy>(Tokens.SecurityPolicy);
   const domains = new Map<number, PlatformDomain>();
+  crashDomain = (domid, error) => {
+    const pd = domains.get(domid);
+    runner.stop(domid);
+    pd?.clock.stop();
+    hypervisor.crash(domid);
+    if (bus.listening('domain:crash')) bus.emit('domain:crash', domid, error);
+    else if (bus.listening('warn')) bus.emit('warn', `d${domid}`, `domain crashed: ${String((error as Error)?.message ?? error)}`);
+  };
+  // The hypervisor's record is the one that counts: however a domain is destroyed, the
+  // platform forgets it and everything that belonged to it stops.
+  bus.on('domain:destroyed', (domid) => {
+    const pd = domains.get(domid);
+    if (!pd) return;
+    runner.detach(domid);
+    pd.clock.stop();
+    scheduler?.removeDomain(domid);
+    domains.delete(domid);
+  });
 
   const addDomain = (cfg: DomainConfig): PlatformDomain => {
     if (domains.has(cfg.id)) throw new ConfigError(`domain id ${cfg.id} is used twice`);
     const domain = hypervisor.createDomain(cfg);
+    const domainClock = new DomainClock(clock, runner, (error) => crashDomain(domain.id, error));
     const dc = c.createChildContainer();
     dc.register(Tokens.DomainConfig, { useValue: cfg });
     dc.register(Tokens.Domain, { useValue: domain });
@@ -192,7 +250,8 @@ export function createPlatform(config: PlatformConfig): Platform {
         abis: abiList,
         abiContext: domain.abiGuestContext(warn),
         irqSpace: arch.createGuestIrqSpace({ domid: domain.id, nrCpus: domain.nrVcpus, privileged: domain.privileged }),
-        clock,
+        clock: domainClock,
+        runner,
         bus,
         forceEventCallback: (vcpu) => {
           if (domain.sharedInfo.upcallPending[vcpu] !== 0 && hypervisor.domain(domain.id) === domain) arch.deliverUpcall(domain.id, vcpu);
@@ -201,7 +260,7 @@ export function createPlatform(config: PlatformConfig): Platform {
       domain.attachGuest(guest);
       dc.register(Tokens.GuestOs, { useValue: guest });
     }
-    const pd: PlatformDomain = { domain, config: cfg, guest, container: dc };
+    const pd: PlatformDomain = { domain, config: cfg, guest, container: dc, clock: domainClock };
     domains.set(domain.id, pd);
     for (let v = 0; v < domain.nrVcpus; v++) scheduler?.addVcpu(domain.id, v);
     return pd;
@@ -224,6 +283,7 @@ export function createPlatform(config: PlatformConfig): Platform {
     arch,
     clock,
     scheduler,
+    runner,
     bus,
     abis: abiList,
     domains,
@@ -234,12 +294,10 @@ export function createPlatform(config: PlatformConfig): Platform {
     },
     addDomain,
     destroyDomain(id: number): number {
-      const rc = hypervisor.destroy(id);
-      if (rc === 0) {
-        scheduler?.removeDomain(id);
-        domains.delete(id);
-      }
-      return rc;
+      return hypervisor.destroy(id);
+    },
+    run(ns: number): void {
+      clock.runUntil(clock.now() + ns);
     },
   };
 }

@@ -18,6 +18,8 @@ export class VirtualClock implements Clock {
   private seq = 0;
   private readonly heap: Timer[] = [];
   private readonly cancelled = new Set<TimerId>();
+  /** Ids of the timers in the heap, so a cancel needs no search. */
+  private readonly live = new Set<TimerId>();
 
   /** Current virtual time in ns. */
   now(): number {
@@ -27,6 +29,7 @@ export class VirtualClock implements Clock {
   /** Runs `callback` at virtual time `at` (clamped to now). */
   at(at: number, callback: () => void): TimerId {
     const id = ++this.seq;
+    this.live.add(id);
     this.push({ at: Math.max(at, this.time), seq: id, id, fn: callback });
     return id;
   }
@@ -38,7 +41,7 @@ export class VirtualClock implements Clock {
 
   /** Cancels a timer. */
   cancel(id: TimerId): void {
-    if (this.heap.some((t) => t.id === id)) this.cancelled.add(id);
+    if (this.live.has(id)) this.cancelled.add(id);
   }
 
   /** Number of armed, not cancelled timers. */
@@ -58,12 +61,14 @@ export class VirtualClock implements Clock {
     const first = this.heap[0];
     if (!first) return false;
     const t = first.at;
-    this.time = t;
+    // A slice of guest work may have read a later time; the clock itself never goes back.
+    if (t > this.time) this.time = t;
     while (this.heap.length > 0) {
       this.dropCancelledTop();
       const top = this.heap[0];
       if (!top || top.at !== t) break;
       this.pop();
+      this.live.delete(top.id);
       top.fn();
     }
     return true;
@@ -82,6 +87,7 @@ export class VirtualClock implements Clock {
   private dropCancelledTop(): void {
     while (this.heap.length > 0 && this.cancelled.has(this.heap[0]!.id)) {
       this.cancelled.delete(this.heap[0]!.id);
+      this.live.delete(this.heap[0]!.id);
       this.pop();
     }
   }
