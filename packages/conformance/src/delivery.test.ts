@@ -67,3 +67,23 @@ describe('runDeliveryReplay input checks', () => {
     expect(out[4095]).toEqual({ op: 'bind', rc: -28 });
   });
 });
+
+describe('runaway handlers (the replay bounds)', () => {
+  const header = { format: 'evtchn-replay/1', abi: '2level', vcpus: 1 };
+
+  it('rejects a react.times larger than the handler-run bound, naming the field', () => {
+    const sc = { ...header, steps: [{ op: 'bind', vcpu: 0 }, { op: 'react', port: 1, times: 9007199254740991, send: [1] }, { op: 'upcall', vcpu: 0 }] };
+    expect(() => runDeliveryReplay(sc)).toThrow(/\$\.steps\[1\]\.times: expected at most 1000000/);
+  });
+
+  it('gives up an upcall step whose handler keeps re-raising its port, naming the step', () => {
+    const sc = { ...header, steps: [{ op: 'bind', vcpu: 0 }, { op: 'react', port: 1, times: 1_000_000, send: [1] }, { op: 'send', port: 1 }, { op: 'upcall', vcpu: 0 }] };
+    expect(() => runDeliveryReplay(sc)).toThrow(/\$\.steps\[3\]: the upcall did not finish after 1000000 handler runs/);
+  });
+
+  it('a handler that re-raises itself a bounded number of times finishes', () => {
+    const sc = { ...header, steps: [{ op: 'bind', vcpu: 0 }, { op: 'react', port: 1, times: 3, send: [1] }, { op: 'send', port: 1 }, { op: 'upcall', vcpu: 0 }] };
+    const last = JSON.parse(runDeliveryReplay(sc).at(-1)!) as { delivered: number[] };
+    expect(last.delivered).toEqual([1, 1, 1, 1]);
+  });
+});

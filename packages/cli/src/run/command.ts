@@ -2,7 +2,7 @@
  * The `evtchn run`, `validate`, `lsevtchn` and `dump` commands: load a configuration, build
  * the platform, run it on the virtual clock, and show the result.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { ConfigError, parseDuration, parsePlatformConfig, type Hypervisor, type PlatformFileConfig } from '@evtchn/core';
@@ -41,40 +41,86 @@ export function loadConfigFile(file: string): PlatformFileConfig {
 export class RunSetupError extends ConfigError {}
 
 /**
- * Loads, builds and runs a configuration file.
+ * Writes trace lines to a file as they come, in 64 KiB chunks, so a run's memory does not grow
+ * with its trace. Opened before the run starts: a bad path fails before any work is done.
+ */
+class TraceFile {
+  private readonly fd: number;
+  private chunk: string[] = [];
+  private size = 0;
+
+  /** @throws RunSetupError when the file cannot be created */
+  constructor(readonly path: string) {
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (e) {
+      throw new RunSetupError(`--trace ${path}: cannot create the trace file: ${(e as Error).message}`);
+    }
+  }
+
+  /** Appends one line. */
+  write(line: string): void {
+    this.chunk.push(line);
+    this.size += line.length + 1;
+    if (this.size >= 65536) this.flush();
+  }
+
+  /** Writes what is buffered. */
+  flush(): void {
+    if (this.chunk.length === 0) return;
+    writeSync(this.fd, `${this.chunk.join('\n')}\n`);
+    this.chunk = [];
+    this.size = 0;
+  }
+
+  /** Flushes and closes the file. */
+  close(): void {
+    try {
+      this.flush();
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+}
+
+/**
+ * Loads, builds and runs a configuration file. The trace, when asked for, streams to its file.
  * @returns the report and the simulation (for inspection)
  */
-export async function runConfigFile(file: string, opts: RunFileOptions = {}): Promise<{ report: RunReport; sim: Simulation; trace?: string[] }> {
+export async function runConfigFile(file: string, opts: RunFileOptions = {}): Promise<{ report: RunReport; sim: Simulation }> {
   const cfg = loadConfigFile(file);
   const plugins = await resolvePlugins(cfg, dirname(resolve(file)));
   const durationNs = parseDuration(opts.duration ?? cfg.run?.duration ?? DEFAULT_RUN_DURATION, opts.duration ? '--duration' : 'run.duration');
   const seed = opts.seed ?? cfg.run?.seed ?? 1;
-  const trace: string[] | undefined = opts.tracePath ? [] : undefined;
+  const trace = opts.tracePath ? new TraceFile(opts.tracePath) : undefined;
   const bar = opts.progress ? new SingleBar({ format: 'run [{bar}] {percentage}% | {value}/{total} us virtual', hideCursor: true, clearOnComplete: true }) : undefined;
-  let sim: Simulation;
   try {
-    sim = new Simulation(cfg, plugins, {
-      durationNs,
-      seed,
-      trace: trace ? (line) => void trace.push(line) : undefined,
-      onProgress: bar ? (done) => bar.update(Math.floor(done / 1000)) : undefined,
-    });
-  } catch (e) {
-    if (e instanceof ConfigError) throw e;
-    throw new RunSetupError(`${file}: ${(e as Error).message}`);
+    let sim: Simulation;
+    try {
+      sim = new Simulation(cfg, plugins, {
+        durationNs,
+        seed,
+        trace: trace ? (line) => trace.write(line) : undefined,
+        onProgress: bar ? (done) => bar.update(Math.floor(done / 1000)) : undefined,
+      });
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw new RunSetupError(`${file}: ${(e as Error).message}`);
+    }
+    bar?.start(Math.floor(durationNs / 1000), 0);
+    let report: RunReport;
+    try {
+      report = sim.run();
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw new RunSetupError(`${file}: ${(e as Error).message}`);
+    } finally {
+      bar?.stop();
+    }
+    return { report, sim };
+  } finally {
+    trace?.close();
   }
-  bar?.start(Math.floor(durationNs / 1000), 0);
-  let report: RunReport;
-  try {
-    report = sim.run();
-  } catch (e) {
-    bar?.stop();
-    if (e instanceof ConfigError) throw e;
-    throw new RunSetupError(`${file}: ${(e as Error).message}`);
-  }
-  bar?.stop();
-  if (opts.tracePath && trace) writeFileSync(opts.tracePath, trace.length ? `${trace.join('\n')}\n` : '');
-  return { report, sim, trace };
 }
 
 /**

@@ -129,3 +129,26 @@ describe('malformed configuration files', () => {
     });
   }
 });
+
+describe('evtchn run --trace streams to its file', () => {
+  it('writes every traced event to the file as it goes and keeps none in memory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evtchn-trace-'));
+    const tracePath = join(dir, 'trace.jsonl');
+    const result = await runConfigFile(example, { duration: '5ms', tracePath });
+    expect(Object.keys(result)).toEqual(['report', 'sim']);
+    const lines = readFileSync(tracePath, 'utf8').trimEnd().split('\n');
+    const events = lines.map((l) => JSON.parse(l) as { ev: string; t: number });
+    const handled = events.filter((e) => e.ev === 'handle').length;
+    expect(handled).toBe(result.report.domains.reduce((n, d) => n + d.delivered, 0));
+    // Lines are in virtual-time order.
+    for (let i = 1; i < events.length; i++) expect(events[i]!.t).toBeGreaterThanOrEqual(events[i - 1]!.t);
+  });
+
+  it('fails on a trace path it cannot create before doing any work', async () => {
+    const io = capture();
+    const code = await main(['run', example, '--trace', '/nonexistent-dir/trace.jsonl'], io);
+    expect(code).toBe(2);
+    expect(io.errText()).toMatch(/--trace \/nonexistent-dir\/trace\.jsonl: cannot create the trace file/);
+    expect(io.text()).toBe('');
+  });
+});

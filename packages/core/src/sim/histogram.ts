@@ -76,6 +76,7 @@ export class LogHistogram {
   percentile(q: number): number {
     if (this.n === 0) return 0;
     const rank = Math.max(1, Math.ceil(Math.min(1, Math.max(0, q)) * this.n));
+    if (rank === this.n) return this.hi;
     let seen = 0;
     for (let b = 0; b < SIZE; b++) {
       seen += this.counts[b]!;
