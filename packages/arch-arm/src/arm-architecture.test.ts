@@ -94,8 +94,8 @@ describe('event-channel upcall as the domain\'s event PPI', () => {
     expect(allocateHwdomEvtchnPpi(Array.from({ length: 16 }, (_, i) => 16 + i))).toBe(-1);
     const arch = new ArmArchitecture();
     const seen: [number, number][] = [];
-    arch.attachDomain({ id: 0, nrVcpus: 1, privileged: true, nrPirqs: 0 }, { upcall: () => seen.push([0, arch.handlingIrq(0, 0)]) });
-    arch.attachDomain({ id: 1, nrVcpus: 1, privileged: false, nrPirqs: 0 }, { upcall: () => seen.push([1, arch.handlingIrq(1, 0)]) });
+    arch.attachDomain({ id: 0, nrVcpus: 1, privileged: true, nrPirqs: 0 }, { upcall: () => void seen.push([0, arch.handlingIrq(0, 0)]) });
+    arch.attachDomain({ id: 1, nrVcpus: 1, privileged: false, nrPirqs: 0 }, { upcall: () => void seen.push([1, arch.handlingIrq(1, 0)]) });
     expect(arch.evtchnPpi(0)).toBe(16);
     expect(arch.evtchnPpi(1)).toBe(PPI_EVTCHN_UPCALL);
     arch.deliverUpcall(0, 0);
