@@ -1,22 +1,10 @@
 /**
  * `@evtchn/cli`: the `evtchn` command (`replay`, `conform`, `run`, `validate`, `lsevtchn`, `dump`)
- * and the replay runners it is built on.
+ * as a thin shell over `@evtchn/sim` (runs) and `@evtchn/conformance` (replays).
  *
  * @packageDocumentation
  */
 export { main, type CliIo } from './main.js';
-export {
-  Simulation,
-  type RunReport,
-  type DomainRunStats,
-  type LatencyRow,
-  type SimulationOptions,
-  type SimulationPlugins,
-  type SpiRunStats,
-  type VtimerRunStats,
-  type SchedulerRunStats,
-} from './run/simulate.js';
 export { formatRunReport } from './run/format.js';
 export { resolvePlugins } from './run/plugins.js';
 export { runConfigFile, loadConfigFile, hypervisorFromFile, RunSetupError, DEFAULT_RUN_DURATION, type RunFileOptions } from './run/command.js';
-export { SeededRandom } from './run/rng.js';

@@ -9,7 +9,7 @@ import { ConfigError, parseDuration, parsePlatformConfig, type Hypervisor, type 
 import { builtinAbis, readScenario } from '@evtchn/conformance';
 import { replayHypercalls } from '@evtchn/conformance';
 import { resolvePlugins } from './plugins.js';
-import { Simulation, type RunReport } from './simulate.js';
+import { Simulation, type RunReport } from '@evtchn/sim';
 
 /** Default virtual duration of a run when neither the file nor the command line gives one. */
 export const DEFAULT_RUN_DURATION = '10ms';

@@ -1,7 +1,7 @@
 /*
  * The text summary `evtchn run` prints for a run report.
  */
-import type { RunReport } from './simulate.js';
+import type { RunReport } from '@evtchn/sim';
 
 /** Formats a run report as the text summary `evtchn run` prints. */
 export function formatRunReport(r: RunReport): string {

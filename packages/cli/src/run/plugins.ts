@@ -11,7 +11,7 @@ import { archArm } from '@evtchn/arch-arm';
 import { archX86 } from '@evtchn/arch-x86';
 import { ConfigError, dummyPolicy, loadPlugin, type PlatformFileConfig, type Plugin, type PluginKind, type PluginRef } from '@evtchn/core';
 import { guestLinux } from '@evtchn/guest-linux';
-import type { SimulationPlugins } from './simulate.js';
+import type { SimulationPlugins } from '@evtchn/sim';
 
 function moduleSpecifier(spec: string, baseDir: string): string {
   // Relative paths are relative to the configuration file; bare names are packages.

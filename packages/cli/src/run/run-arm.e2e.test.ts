@@ -12,7 +12,7 @@ import { main, type CliIo } from '../main.js';
 import { loadConfigFile } from './command.js';
 import { resolvePlugins } from './plugins.js';
 import { formatRunReport } from './format.js';
-import { Simulation, type RunReport } from './simulate.js';
+import { Simulation, type RunReport } from '@evtchn/sim';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const example = `${root}examples/arm-vtimer/platform.yaml`;

@@ -1,0 +1,21 @@
+/**
+ * `@evtchn/sim`: runs a platform configuration on the virtual clock — seeded workloads (device
+ * channels, timers, IPIs, shared GSIs and MSIs on x86, SPIs and virtual timers on Arm), the
+ * platform's vCPU runner and its cost model, and the metrics of a run (sent, delivered,
+ * coalesced and dropped events per domain, latency per priority in fixed-size histograms).
+ * `evtchn run` is a thin shell over {@link Simulation}; library code uses it the same way.
+ *
+ * @packageDocumentation
+ */
+export {
+  Simulation,
+  type RunReport,
+  type DomainRunStats,
+  type LatencyRow,
+  type SimulationOptions,
+  type SimulationPlugins,
+  type SpiRunStats,
+  type VtimerRunStats,
+  type SchedulerRunStats,
+} from './simulation.js';
+export { SeededRandom } from './rng.js';
