@@ -222,8 +222,9 @@ describe('guest-linux era 2007', () => {
           null,
         );
       }
-      t.hc.send(high); // with delivery on, the send itself brings the callback
-      if (!deliver) t.guest.upcall(0);
+      t.hc.send(high); // with delivery on, the send raises the callback, taken when the vCPU runs
+      if (deliver) t.p.run(1_000_000);
+      else t.guest.upcall(0);
       return { t, seen, flag: t.p.hypervisor.domain(DOMU)!.sharedInfo.upcallPending[0] };
     };
     const modern = run('modern', false);

@@ -67,7 +67,11 @@ export interface DomainRunStats {
   name: string;
   /** ABI the guest runs on. */
   abi: string;
-  /** Notifications sent towards this domain's ports. */
+  /**
+   * Notifications sent towards this domain's ports, counting the pending bit that
+   * `bind_interdomain` sets on the binder's new port (so sent = delivered + coalesced, plus
+   * what is still pending when the run ends).
+   */
   sent: number;
   /** Handler runs in this domain. */
   delivered: number;
@@ -237,6 +241,15 @@ export class Simulation {
     return (rows[port] ??= { sent: 0, coalesced: 0, delivered: 0 });
   }
 
+  /** Records the pending bit `bind_interdomain` set on `port` as a notification sent now. */
+  private noteBindPending(dom: number, port: number): void {
+    if (!this.platform.hypervisor.domain(dom)?.abi.isPending(port)) return;
+    this.stats(dom, port).sent++;
+    this.sentTo.set(dom, (this.sentTo.get(dom) ?? 0) + 1);
+    const pend = this.firstPending.get(dom) ?? this.firstPending.set(dom, new Map()).get(dom)!;
+    pend.set(port, this.platform.clock.now());
+  }
+
   /** Records a notification about to make `port` of `dom` pending. */
   private noteSend(dom: number, port: number): void {
     const d = this.platform.hypervisor.domain(dom);
@@ -321,6 +334,9 @@ export class Simulation {
           if (birqRaw < 0) throw new Error(`${label}: backend bind_interdomain failed (${birqRaw})`);
           birq = birqRaw;
           const bport = be.evtchnFromIrq(birq);
+          // Xen's bind_interdomain sets the new local port pending (SPEC §1.3): count it as a
+          // notification, so sent = delivered + coalesced (+ still pending at the end).
+          this.noteBindPending(w.backend, bport);
           const rc = be.requestIrq(
             birq,
             (irq) => {
@@ -418,7 +434,11 @@ export class Simulation {
             const pirq = irqs.mapPirq(dom, gsi !== undefined ? { type: 'gsi', gsi } : { type: 'msi', nvec: 1 });
             if (pirq < 0) throw new Error(`${label}: mapping ${name} for domain ${dom} failed (${pirq})`);
             hv.domain(dom)!.grantPirq(pirq);
-            const irq = gsi !== undefined ? g.bindPirqGsiToIrq(gsi, pirq, shared, name) : g.bindPirqMsiToIrq(pirq, 1, name);
+            // Linux names a pirq's descriptor by its flow, not its driver (arch/x86/pci/xen.c
+            // xen_register_pirq: "ioapic-level"/"ioapic-edge"; xen_bind_pirq_msi_to_irq: "msi");
+            // the driver's name is the action's, from request_irq. A shared PCI INTx line is level.
+            const irq =
+              gsi !== undefined ? g.bindPirqGsiToIrq(gsi, pirq, shared, shared ? 'ioapic-level' : 'ioapic-edge') : g.bindPirqMsiToIrq(pirq, 1, 'msi');
             if (irq < 0) throw new Error(`${label}: domain ${dom} could not bind ${name} (${irq})`);
             const rc = g.requestIrq(
               irq,

@@ -12,7 +12,8 @@ import type {
 } from '../contracts/arch.js';
 import { Errno } from '../errno.js';
 import type { Plugin } from '../platform/plugin.js';
-import { Architecture as ArchitectureToken } from '../tokens.js';
+import type { VcpuRunner } from '../contracts/sim.js';
+import { Architecture as ArchitectureToken, VcpuRunner as VcpuRunnerToken } from '../tokens.js';
 
 /** Options of {@link nullArchitecture}. */
 export interface NullArchitectureOptions {
@@ -24,8 +25,14 @@ export interface NullArchitectureOptions {
    * on ARM). Default `'permissive'`.
    */
   pirqs?: 'permissive' | 'none';
-  /** Deliver upcalls synchronously to the guest's sink (default false: only record them). */
+  /**
+   * Deliver upcalls to the guest's sink (default false: only record them): through `runner`
+   * when one is given (a platform passes its own), else synchronously inside `deliverUpcall`
+   * (a test double for suites that drive an architecture alone).
+   */
   deliver?: boolean;
+  /** The vCPU runner that takes delivered upcalls (see `deliver`). */
+  runner?: VcpuRunner;
   /** Size of the guest IRQ space (default 4096). */
   nrIrqs?: number;
 }
@@ -41,6 +48,8 @@ export class NullArchitecture implements Architecture {
   /** Whether {@link NullArchitecture.upcalls} records (off by default: it would grow forever). */
   record = false;
   private readonly sinks = new Map<number, UpcallSink>();
+  /** Per domain, with a runner: each vCPU's requested upcall. */
+  private readonly latches = new Map<number, Uint8Array>();
   private readonly inUpcall = new Set<string>();
   private readonly latched = new Set<string>();
 
@@ -64,14 +73,30 @@ export class NullArchitecture implements Architecture {
     }
   }
 
-  /** Remembers the domain's sink. */
+  /** Remembers the domain's sink (and, with a runner, registers the domain's vCPUs with it). */
   attachDomain(info: ArchDomainInfo, sink: UpcallSink): void {
     this.sinks.set(info.id, sink);
+    const runner = this.opts.runner;
+    if (!runner || !this.opts.deliver) return;
+    // One latch per vCPU (the upcall-pending line) and whether its handler yielded.
+    const latch = new Uint8Array(info.nrVcpus);
+    const suspended = new Uint8Array(info.nrVcpus);
+    this.latches.set(info.id, latch);
+    runner.attach(info.id, info.nrVcpus, {
+      canTake: (vcpu) => latch[vcpu] === 1 || suspended[vcpu] === 1,
+      take: (vcpu) => {
+        if (suspended[vcpu] === 0) latch[vcpu] = 0;
+        suspended[vcpu] = sink.upcall(vcpu) === false ? 1 : 0;
+        return suspended[vcpu] === 0;
+      },
+    });
   }
 
   /** Forgets the domain. */
   detachDomain(domid: number): void {
     this.sinks.delete(domid);
+    this.latches.delete(domid);
+    this.opts.runner?.detach(domid);
   }
 
   /**
@@ -82,6 +107,13 @@ export class NullArchitecture implements Architecture {
   deliverUpcall(domid: number, vcpu: number): void {
     if (this.record) this.upcalls.push([domid, vcpu]);
     if (!this.opts.deliver) return;
+    const latch = this.latches.get(domid);
+    if (latch !== undefined) {
+      if (vcpu >>> 0 !== vcpu || vcpu >= latch.length) return;
+      latch[vcpu] = 1;
+      this.opts.runner!.raise(domid, vcpu);
+      return;
+    }
     const sink = this.sinks.get(domid);
     if (!sink) return;
     const key = `${domid}:${vcpu}`;
@@ -136,7 +168,13 @@ export function archNull(opts: NullArchitectureOptions = {}): Plugin {
     name: 'arch-null',
     kind: 'arch',
     register(c) {
-      c.register(ArchitectureToken, { useValue: nullArchitecture(opts) });
+      let arch: NullArchitecture | undefined;
+      c.register(ArchitectureToken, {
+        useFactory: (dc) => {
+          const runner = opts.runner ?? (dc.isRegistered(VcpuRunnerToken, true) ? dc.resolve<VcpuRunner>(VcpuRunnerToken) : undefined);
+          return (arch ??= nullArchitecture({ ...opts, runner }));
+        },
+      });
     },
   };
 }
