@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../platform/config-error.js';
-import { parseDuration, parsePlatformConfig } from './load.js';
+import { parseDuration, parsePlatformConfig, validatePlatformConfig } from './load.js';
 
 function problems(text: string, source = 'c.yaml'): readonly string[] {
   try {
@@ -89,5 +89,81 @@ describe('parseDuration', () => {
     expect(parseDuration(42)).toBe(42);
     expect(() => parseDuration('2 minutes', 'run.duration')).toThrow(/run\.duration: "2 minutes" is not a duration/);
     expect(() => parseDuration('0ms')).toThrow(/longer than 0/);
+  });
+});
+
+describe('one validation pass', () => {
+  function error(text: string, source = 'c.yaml', options = {}): ConfigError {
+    try {
+      parsePlatformConfig(text, source, options);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return e as ConfigError;
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  it('reports schema and cross-reference problems together', () => {
+    const issues = problems('arch: { name: x86, pcpus: 0 }\ndomains: [{ id: 0 }]\nworkloads: [{ type: timer, domain: 3, hz: 10 }]\n');
+    expect(issues).toEqual(['arch.pcpus: must be >= 1, got 0', 'workloads[0].domain: domain 3 is not defined; defined: 0']);
+  });
+
+  it('rejects more bindings than maxEvtchnPort allows, naming what binds them', () => {
+    const pairs = [1, 2, 3, 4].map(() => '  - { type: interdomain, frontend: 1, backend: 0, rate: 10 }').join('\n');
+    const issues = problems(`arch: { name: x86 }\ndomains: [{ id: 0 }, { id: 1, maxEvtchnPort: 3 }]\nworkloads:\n${pairs}\n`);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^domains\[1\]\.maxEvtchnPort: 3 is too small: the workloads bind 4 event channel\(s\) in domain 1 .*give at least 4$/);
+    // Exactly enough is fine.
+    expect(() => parsePlatformConfig(`arch: { name: x86 }\ndomains: [{ id: 0 }, { id: 1, maxEvtchnPort: 4 }]\nworkloads:\n${pairs}\n`, 'c.yaml')).not.toThrow();
+  });
+
+  it('gives the line and column of each problem from the YAML nodes', () => {
+    const e = error('arch: { name: x86 }\ndomains:\n  - id: 0\n    vcpus: 0\n  - { id: 1, colour: red }\n');
+    expect(e.problems).toEqual([
+      { message: 'domains[0].vcpus: must be >= 1, got 0', path: 'domains[0].vcpus', line: 4, column: 12 },
+      expect.objectContaining({ path: 'domains[1].colour', line: 5, column: 14 }),
+    ]);
+    expect(e.message).toContain('c.yaml:4:12: domains[0].vcpus: must be >= 1, got 0');
+  });
+
+  it('suggests the nearest name for a misspelt key or value', () => {
+    const issues = problems('arch: { name: x86, upcall: callback-vectr }\ndomains: [{ id: 0, vcpu: 2 }]\n');
+    expect(issues).toEqual([
+      expect.stringMatching(/^arch\.upcall: "callback-vectr" is not allowed \(did you mean "callback-vector"\?\)/),
+      expect.stringMatching(/^domains\[0\]: unknown key "vcpu" \(did you mean "vcpus"\?\)/),
+    ]);
+  });
+
+  it('rejects duplicate keys in JSON as in YAML, with their position', () => {
+    expect(problems('{"arch": {"name": "x86"}, "domains": [{"id": 0, "id": 1}]}', 'x.json')[0]).toMatch(/^x\.json:1:\d+: duplicate key/);
+    expect(problems('arch: { name: x86 }\narch: { name: arm }\ndomains: [{ id: 0 }]\n')[0]).toMatch(/^c\.yaml:2:1: duplicate key/);
+  });
+
+  it('allows YAML merge keys', () => {
+    const cfg = parsePlatformConfig(`arch: { name: x86 }
+domains:
+  - &dom { id: 0, vcpus: 2 }
+  - { <<: *dom, id: 1 }
+`);
+    expect(cfg.domains[1]).toEqual({ id: 1, vcpus: 2 });
+  });
+
+  it('refuses a file nested too deeply with a ConfigError, not a stack overflow', () => {
+    const deep = `{"arch": ${'['.repeat(200_000)}${']'.repeat(200_000)}, "domains": [{"id": 0}]}`;
+    expect(() => parsePlatformConfig(deep, 'deep.json')).toThrow(/deep\.json:1:\d+: nested more than 64 levels deep/);
+    expect(() => parsePlatformConfig(`arch: ${'['.repeat(200_000)}${']'.repeat(200_000)}\n`, 'deep.yaml')).toThrow(ConfigError);
+    expect(() => validatePlatformConfig(JSON.parse(deep))).toThrow(/nested more than 64 levels deep/);
+  });
+
+  it('checks plugin options against the schema the hook gives, in the same pass', () => {
+    const schemas = ({ kind, name }: { kind: string; name?: string }) =>
+      kind === 'arch' && name === 'x86' ? { type: 'object', additionalProperties: false, properties: { nrPcpus: { type: 'integer', minimum: 1 } } } : undefined;
+    const e = error('arch: { name: x86, options: { nrPcpus: -5, msy: true } }\ndomains: [{ id: 0, vcpus: 0 }]\n', 'c.yaml', { pluginOptions: schemas });
+    expect(e.issues).toEqual([
+      'arch.options.nrPcpus: must be >= 1, got -5',
+      'arch.options: unknown key "msy"; allowed: nrPcpus',
+      'domains[0].vcpus: must be >= 1, got 0',
+    ]);
+    expect(e.problems[0]).toMatchObject({ line: 1, column: 40 });
   });
 });

@@ -121,6 +121,7 @@ export const platformConfigSchema = {
   additionalProperties: false,
   required: ['arch', 'domains'],
   properties: {
+    $schema: { type: 'string' },
     arch: {
       type: 'object',
       additionalProperties: false,
