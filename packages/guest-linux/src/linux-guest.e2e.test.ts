@@ -299,6 +299,7 @@ describe('request_irq / free_irq rules', () => {
     expect(t.guest.requestIrq(irq, b.handler, IRQF_SHARED, 'b', 'B')).toBe(0);
     expect(t.guest.requestIrq(irq, c.handler, IRQF_SHARED, 'c', 'C')).toBe(0);
     expect(t.guest.procInterrupts()).toMatch(/xen-dyn\s+-event\s+a, b, c\n/);
+    expect(t.guest.procInterruptsTable().rows.find((x) => x.irq === irq)).toMatchObject({ chip: 'xen-dyn', handler: 'event', actions: ['a', 'b', 'c'] });
 
     t.hc.send(port);
     t.guest.upcall(0);
@@ -472,6 +473,9 @@ describe('pirqs', () => {
     expect(r.runs).toEqual([irq]);
     expect(hvPending(t, port)).toBe(false);
     expect(t.guest.procInterrupts()).toMatch(/xen-pirq\s+-ioapic-level\s+eth0\n/);
+    // The same row as data (for JSON output): chip, flow name and actions apart, counts per CPU.
+    const row = t.guest.procInterruptsTable().rows.find((x) => x.irq === irq);
+    expect(row).toEqual({ irq, counts: [1, 0].slice(0, t.guest.procInterruptsTable().cpus.length), chip: 'xen-pirq', handler: 'ioapic-level', actions: ['eth0'] });
     t.guest.freeIrq(irq, 'nic');
     expect(t.guest.evtchnFromIrq(irq)).toBe(0);
     expect(status(t, port).status).toBe('closed');

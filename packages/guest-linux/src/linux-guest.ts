@@ -75,7 +75,7 @@ import { IrqInfo } from './irq-info.js';
 import { IRQ_ROW, IrqTable, ROW_FLAGS, ROW_INFO_HERE, ROW_IS_ACTIVE } from './irq-table.js';
 import { LINUX_2007_NO_PIRQS, Linux2007IrqSpace, choose2007Abi, requestIrq2007, type LinuxEra } from './era-2007.js';
 import { EvtchnDevice } from './evtchn-device.js';
-import { renderProcInterrupts } from './proc-interrupts.js';
+import { procInterruptsTable, renderProcInterrupts, type ProcInterruptsTable } from './proc-interrupts.js';
 
 /** Options of the Linux guest layer. */
 export interface LinuxGuestOptions {
@@ -1341,6 +1341,11 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   /** `/proc/interrupts`: one line per IRQ with actions or counts (per-CPU counts, chip, flow name, actions). */
   procInterrupts(): string {
     return renderProcInterrupts(this.descriptors(), this.nrCpus, this.online, this.irqSpace.nrIrqs());
+  }
+
+  /** `/proc/interrupts` as data: the same rows as {@link procInterrupts}, for JSON output. */
+  procInterruptsTable(): ProcInterruptsTable {
+    return procInterruptsTable(this.descriptors(), this.nrCpus, this.online);
   }
 
   private warn(message: string): void {

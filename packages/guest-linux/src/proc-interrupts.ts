@@ -48,3 +48,46 @@ export function renderProcInterrupts(
   }
   return out;
 }
+
+/** One line of `/proc/interrupts` as data. */
+export interface ProcInterruptsRow {
+  /** IRQ number. */
+  irq: number;
+  /** Count per online CPU, in the order of {@link ProcInterruptsTable.cpus}. */
+  counts: number[];
+  /** Chip name (`xen-dyn`, `xen-percpu`, `xen-pirq`, …; `None` without a chip). */
+  chip: string;
+  /** Flow handler name as Linux shows it after a dash (`edge`, `fasteoi`, `ioapic-level`, …), if any. */
+  handler?: string;
+  /** Names of the actions (the `request_irq` names), in order. */
+  actions: string[];
+}
+
+/** `/proc/interrupts` as data: the online CPUs and one row per IRQ the text shows. */
+export interface ProcInterruptsTable {
+  /** Online CPU numbers (the text's columns). */
+  cpus: number[];
+  /** The rows, in IRQ order. */
+  rows: ProcInterruptsRow[];
+}
+
+/**
+ * The rows {@link renderProcInterrupts} prints, as data (same selection: IRQs with an action or a count).
+ * @param descs - descriptors in IRQ order
+ * @param nrCpus - number of CPUs
+ * @param online - per-CPU online flags
+ */
+export function procInterruptsTable(descs: readonly IrqDesc[], nrCpus: number, online: ArrayLike<number>): ProcInterruptsTable {
+  const cpus: number[] = [];
+  for (let cpu = 0; cpu < nrCpus; cpu++) if (online[cpu]) cpus.push(cpu);
+  const rows: ProcInterruptsRow[] = [];
+  for (const desc of descs) {
+    if (desc.action === null && desc.count === 0) continue;
+    const actions: string[] = [];
+    for (let a = desc.action; a !== null; a = a.next) actions.push(a.name);
+    const row: ProcInterruptsRow = { irq: desc.irq, counts: cpus.map((c) => desc.kstat[c] ?? 0), chip: desc.chip ? desc.chip.name || '-' : 'None', actions };
+    if (desc.name) row.handler = desc.name;
+    rows.push(row);
+  }
+  return { cpus, rows };
+}
