@@ -1,30 +1,65 @@
 /*
- * The `evtchn` command line. Exit codes: 0 success, 1 a replay differed from its expected
- * output, 2 bad input (usage, unreadable or malformed files).
+ * The `evtchn` command line. Every command takes `--json` (one JSON document on stdout, the
+ * schemas are in docs/guides/command-line.md); usage errors print one line and a hint, not
+ * the help. Exit codes are listed in EXIT_CODES (and in `--help` and the README).
+ *
+ * Each command is registered by one function of COMMANDS, so a new command is one more entry.
  */
 import 'reflect-metadata';
-import { readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { dirname, resolve } from 'node:path';
-import { ConfigError, XenError, dumpEventChannels, lsevtchn, type Hypervisor } from '@evtchn/core';
-import { hypervisorFromFile, loadConfigFile, runConfigFile } from './run/command.js';
-import { resolvePlugins } from './run/plugins.js';
-import { formatRunReport } from './run/format.js';
+import { ConfigError, XenError, dumpEventChannels, lsevtchn, parseDuration, type Hypervisor } from '@evtchn/core';
 import { replayAndCompare, readScenario, runScenario, ScenarioError } from '@evtchn/conformance';
+import { LinuxGuest } from '@evtchn/guest-linux';
+import { DEFAULT_RUN_DURATION, hypervisorFromFile, loadConfigFile, runConfigFile } from './run/command.js';
+import { checkConfigFile } from './run/check.js';
+import { estimateRun, LONG_RUN_SECONDS, type RunEstimate } from './run/estimate.js';
+import { formatRunReport, runReportJson } from './run/format.js';
+import { progressMode, type ProgressStream } from './text/progress.js';
+import { formatDuration, formatWallTime } from './text/units.js';
+import { portDump, portStatuses } from './views.js';
 
-/** Output streams, replaceable for tests. */
+/** Output streams and environment, replaceable for tests. */
 export interface CliIo {
   /** Standard output. */
   out(text: string): void;
   /** Standard error. */
   err(text: string): void;
+  /** Where `run` draws its progress (default process.stderr). */
+  progress?: ProgressStream;
+  /** Environment (default process.env): `NO_COLOR`, `TERM`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const processIo: CliIo = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
 };
+
+/** The exit codes of `evtchn`, as `--help` and the README list them. */
+export const EXIT_CODES = {
+  /** Success. */
+  ok: 0,
+  /** A replay or a conformance vector differs from its expected output. */
+  mismatch: 1,
+  /** Bad input: a usage error, an unreadable or invalid file, a configuration the model refuses. */
+  badInput: 2,
+  /** An internal error (a bug: please report it with the command line). */
+  internal: 70,
+} as const;
+
+const EXIT_HELP = `
+Exit codes:
+  0   success
+  1   a replay or conformance vector differs from its expected output
+  2   bad input: usage error, unreadable or invalid file, configuration the model refuses
+  70  internal error (a bug; please report it)
+  130 interrupted (Ctrl-C)
+
+Every command takes --json: one JSON document on stdout (schemas: docs/guides/command-line.md).
+Progress and warnings go to stderr. NO_COLOR and TERM=dumb are respected.
+`;
 
 /** Thrown inside commands to end with an exit code. */
 class Exit extends Error {
@@ -33,56 +68,86 @@ class Exit extends Error {
   }
 }
 
-function describeMismatch(file: string, m: { step: number; op?: string; expected?: string; actual?: string }): string {
-  const where = `step ${m.step}${m.op ? ` (${m.op})` : ''}`;
-  if (m.expected === undefined) return `${file}: ${where}: unexpected extra output ${m.actual}\n`;
-  if (m.actual === undefined) return `${file}: ${where}: missing output, expected ${m.expected}\n`;
-  return `${file}: ${where}: expected ${m.expected}, got ${m.actual}\n`;
+/** What a command registration gets: the output and the JSON printer. */
+interface Ctx {
+  io: CliIo;
+  env: NodeJS.ProcessEnv;
+  /** Prints a value as the command's JSON document. */
+  json(value: unknown): void;
+}
+
+function version(): string {
+  // dist/main.js and src/main.ts both sit one level under the package directory.
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Parses a non-negative decimal integer argument strictly (no `""`, `0x10`, `1e3`, ` 7`). */
+export function parseIntArg(name: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^(0|[1-9][0-9]*)$/.test(text) || Number(text) > max) throw new ConfigError(`${name}: expected an integer 0..${max}, got ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 function parseDomid(text: string, hv: Hypervisor): number {
-  const id = Number(text);
-  if (!Number.isInteger(id) || !hv.domain(id)) {
-    const known = hv.allDomains().map((d) => d.id).join(', ');
-    throw new ConfigError(`domid: no domain ${JSON.stringify(text)}; domains: ${known}`);
-  }
+  const known = hv
+    .allDomains()
+    .map((d) => d.id)
+    .join(', ');
+  const id = parseIntArg('domid', text, 0x7fff);
+  if (!hv.domain(id)) throw new ConfigError(`domid: no domain ${id}; domains: ${known}`);
   return id;
 }
 
-/** Builds the command tree. */
-function program(io: CliIo): Command {
-  const cmd = new Command('evtchn')
-    .description('Evtchn Lab: an executable model of Xen event channels and the interrupt plumbing around them')
-    .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .showHelpAfterError();
+function describeMismatch(file: string, m: { step: number; op?: string; expected?: string; actual?: string }): string {
+  const where = `step ${m.step}${m.op ? ` (${m.op})` : ''}`;
+  if (m.expected === undefined) return `${file}: ${where}: unexpected extra output ${m.actual}`;
+  if (m.actual === undefined) return `${file}: ${where}: missing output, expected ${m.expected}`;
+  return `${file}: ${where}: expected ${m.expected}, got ${m.actual}`;
+}
 
-  cmd
+function warnIfLong(ctx: Ctx, estimate: RunEstimate, durationNs: number): string | undefined {
+  if (estimate.wallSeconds < LONG_RUN_SECONDS) return undefined;
+  const text =
+    `this run will take very long: about ${estimate.notifications.toPrecision(2)} notifications in ${formatDuration(durationNs)} of virtual time, ` +
+    `roughly ${formatWallTime(estimate.wallSeconds)} of wall time; shorten run.duration (--duration) or lower the rates`;
+  ctx.io.err(`evtchn: warning: ${text}\n`);
+  return text;
+}
+
+/** `evtchn replay`. */
+function replayCommand(program: Command, ctx: Ctx): void {
+  program
     .command('replay')
     .description('replay an evtchn-replay/1 or evtchn-hypercall/1 scenario and print one JSON line per step')
     .argument('<file>', 'scenario (.json)')
     .option('--expect <file>', 'compare with an expected .jsonl file; exit 1 naming the first differing step')
-    .action((file: string, opts: { expect?: string }) => {
+    .option('--json', 'print one JSON document (see docs/guides/command-line.md)')
+    .action((file: string, opts: { expect?: string; json?: boolean }) => {
       if (opts.expect) {
         const { run, mismatch } = replayAndCompare(file, opts.expect);
+        if (opts.json) ctx.json({ file, expected: opts.expect, match: !mismatch, steps: run.lines.length, ...(mismatch ? { mismatch } : {}) });
         if (mismatch) {
-          io.err(describeMismatch(file, mismatch));
-          throw new Exit(1);
+          if (!opts.json) ctx.io.err(`${describeMismatch(file, mismatch)}\n`);
+          throw new Exit(EXIT_CODES.mismatch);
         }
-        io.out(`${file}: ${run.lines.length} steps match ${opts.expect}\n`);
+        if (!opts.json) ctx.io.out(`${file}: ${run.lines.length} steps match ${opts.expect}\n`);
         return;
       }
       const run = runScenario(readScenario(file));
-      io.out(run.lines.map((l) => `${l}\n`).join(''));
+      if (opts.json) ctx.json({ file, steps: run.lines.map((l) => JSON.parse(l) as unknown) });
+      else ctx.io.out(run.lines.map((l) => `${l}\n`).join(''));
     });
+}
 
-  cmd
+/** `evtchn conform`. */
+function conformCommand(program: Command, ctx: Ctx): void {
+  program
     .command('conform')
     .description('replay every NAME.json that has a NAME.expected.jsonl in the given directories and summarise')
     .argument('<dirs...>', 'directories of conformance vectors')
-    .action((dirs: string[]) => {
-      let passed = 0;
-      let failed = 0;
+    .option('--json', 'print one JSON document (see docs/guides/command-line.md)')
+    .action((dirs: string[], opts: { json?: boolean }) => {
+      const vectors: { file: string; ok: boolean; problem?: string }[] = [];
       for (const dir of dirs) {
         let names: string[];
         try {
@@ -90,85 +155,154 @@ function program(io: CliIo): Command {
         } catch (e) {
           throw new ScenarioError(dir, `cannot list: ${(e as Error).message}`);
         }
-        for (const name of names) {
+        const withExpected = names.filter((n) => existsSync(join(dir, `${basename(n, '.json')}.expected.jsonl`)));
+        if (withExpected.length === 0) throw new ScenarioError(dir, 'no conformance vectors here (a NAME.json with its NAME.expected.jsonl)');
+        for (const name of withExpected) {
           const file = join(dir, name);
           const expected = join(dir, `${basename(name, '.json')}.expected.jsonl`);
+          let problem: string | undefined;
           try {
             const { mismatch } = replayAndCompare(file, expected);
-            if (mismatch) {
-              failed++;
-              io.out(`FAIL ${describeMismatch(file, mismatch)}`);
-            } else {
-              passed++;
-              io.out(`ok   ${file}\n`);
-            }
+            if (mismatch) problem = describeMismatch(file, mismatch);
           } catch (e) {
-            failed++;
-            io.out(`FAIL ${file}: ${(e as Error).message}\n`);
+            problem = `${file}: ${(e as Error).message}`;
           }
+          vectors.push(problem ? { file, ok: false, problem } : { file, ok: true });
+          if (!opts.json) ctx.io.out(problem ? `FAIL ${problem}\n` : `ok   ${file}\n`);
         }
       }
-      io.out(`${passed} passed, ${failed} failed\n`);
-      if (failed > 0) throw new Exit(1);
+      const passed = vectors.filter((v) => v.ok).length;
+      const failed = vectors.length - passed;
+      if (opts.json) ctx.json({ passed, failed, vectors });
+      else ctx.io.out(`${passed} passed, ${failed} failed\n`);
+      if (failed > 0) throw new Exit(EXIT_CODES.mismatch);
     });
+}
 
-  cmd
+/** `evtchn run`. */
+function runCommand(program: Command, ctx: Ctx): void {
+  program
     .command('run')
     .description('run a platform configuration (YAML or JSON) on the virtual clock and summarise what happened')
     .argument('<config>', 'platform configuration file')
     .option('--duration <time>', 'virtual time to run, e.g. 500us, 20ms, 1s (default: run.duration, else 10ms)')
-    .option('--seed <n>', 'seed of the workload arrival times (default: run.seed, else 1)')
+    .option('--seed <n>', 'seed of the workload arrival times, 0..4294967295 (default: run.seed, else 1)')
     .option('--trace <file>', 'write every send, upcall and handler run as JSON lines')
-    .option('--json', 'print the report as JSON instead of text')
-    .option('--no-progress', 'no progress bar, even on a terminal')
-    .action(async (file: string, opts: { duration?: string; seed?: string; trace?: string; json?: boolean; progress: boolean }) => {
-      let seed: number | undefined;
-      if (opts.seed !== undefined) {
-        seed = Number(opts.seed);
-        if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new ConfigError(`--seed: expected an integer 0..4294967295, got ${JSON.stringify(opts.seed)}`);
-      }
-      const { report } = await runConfigFile(file, {
+    .option('--json', 'print the report as one JSON document (see docs/guides/command-line.md)')
+    .option('--progress', 'show progress (virtual time, events/s, ETA) on stderr even when it is not a terminal')
+    .option('--no-progress', 'no progress, even on a terminal')
+    .action(async (file: string, opts: { duration?: string; seed?: string; trace?: string; json?: boolean; progress?: boolean }) => {
+      const seed = opts.seed === undefined ? undefined : parseIntArg('--seed', opts.seed, 0xffffffff);
+      const cfg = loadConfigFile(file);
+      const durationNs = parseDuration(opts.duration ?? cfg.run?.duration ?? DEFAULT_RUN_DURATION, opts.duration ? '--duration' : 'run.duration');
+      warnIfLong(ctx, estimateRun(cfg, durationNs), durationNs);
+      const stream = ctx.io.progress ?? process.stderr;
+      const { report, sim } = await runConfigFile(file, {
         duration: opts.duration,
         seed,
         tracePath: opts.trace,
-        progress: opts.progress && process.stderr.isTTY === true,
+        progress: progressMode(opts.progress, stream, ctx.env),
+        progressStream: stream,
       });
-      io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRunReport(report));
+      if (opts.json) {
+        ctx.json(
+          runReportJson(report, (id) => {
+            const g = sim.platform.domain(id)?.guest;
+            return g instanceof LinuxGuest ? g.procInterruptsTable() : undefined;
+          }),
+        );
+      } else ctx.io.out(formatRunReport(report));
     });
+}
 
-  cmd
+/** `evtchn validate`. */
+function validateCommand(program: Command, ctx: Ctx): void {
+  program
     .command('validate')
-    .description('check a platform configuration file and report every problem with its field path')
+    .description('check a platform configuration as run would, reporting every problem with its line, column and field path')
     .argument('<config>', 'platform configuration file')
-    .action(async (file: string) => {
-      const cfg = loadConfigFile(file);
-      await resolvePlugins(cfg, dirname(resolve(file)));
-      io.out(`${file}: valid (${cfg.domains.length} domain(s), ${(cfg.workloads ?? []).length} workload(s))\n`);
+    .option('--json', 'print one JSON document (see docs/guides/command-line.md)')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      try {
+        const { cfg, durationNs, estimate } = await checkConfigFile(file);
+        const warning = warnIfLong(ctx, estimate, durationNs);
+        const domains = cfg.domains.length;
+        const workloads = (cfg.workloads ?? []).length;
+        if (opts.json)
+          ctx.json({ file, valid: true, domains, workloads, problems: [], warnings: warning ? [warning] : [], estimate: { ...estimate, durationNs } });
+        else ctx.io.out(`${file}: valid (${domains} domain(s), ${workloads} workload(s))\n`);
+      } catch (e) {
+        if (!opts.json || !(e instanceof ConfigError)) throw e;
+        ctx.json({ file, valid: false, problems: e.problems, warnings: [] });
+        throw new Exit(EXIT_CODES.badInput);
+      }
     });
+}
 
-  cmd
+/** `evtchn lsevtchn`. */
+function lsevtchnCommand(program: Command, ctx: Ctx): void {
+  program
     .command('lsevtchn')
     .description("list a domain's event channels the way Xen's lsevtchn does, after a hypercall scenario or a run")
     .argument('<file>', 'evtchn-hypercall/1 scenario or platform configuration')
     .argument('<domid>', 'domain id')
     .option('--duration <time>', 'for a configuration: virtual time to run first')
-    .action(async (file: string, domid: string, opts: { duration?: string }) => {
+    .option('--json', 'print one JSON document (see docs/guides/command-line.md)')
+    .action(async (file: string, domid: string, opts: { duration?: string; json?: boolean }) => {
+      parseIntArg('domid', domid, 0x7fff);
       const hv = await hypervisorFromFile(file, opts.duration);
-      io.out(lsevtchn(hv, parseDomid(domid, hv)));
+      const id = parseDomid(domid, hv);
+      if (opts.json) ctx.json({ domain: id, ports: portStatuses(hv, id) });
+      else ctx.io.out(lsevtchn(hv, id));
     });
+}
 
-  cmd
+/** `evtchn dump`. */
+function dumpCommand(program: Command, ctx: Ctx): void {
+  program
     .command('dump')
     .description("print the event-channel state the way Xen's 'e' debug key does, for one domain or all")
     .argument('<file>', 'evtchn-hypercall/1 scenario or platform configuration')
     .argument('[domid]', 'domain id (default: every domain)')
     .option('--duration <time>', 'for a configuration: virtual time to run first')
-    .action(async (file: string, domid: string | undefined, opts: { duration?: string }) => {
+    .option('--json', 'print one JSON document (see docs/guides/command-line.md)')
+    .action(async (file: string, domid: string | undefined, opts: { duration?: string; json?: boolean }) => {
+      if (domid !== undefined) parseIntArg('domid', domid, 0x7fff);
       const hv = await hypervisorFromFile(file, opts.duration);
       const ids = domid === undefined ? hv.allDomains().map((d) => d.id) : [parseDomid(domid, hv)];
-      io.out(ids.map((id) => dumpEventChannels(hv, id)).join(''));
+      if (opts.json) ctx.json({ domains: ids.map((id) => ({ id, ports: portDump(hv, id) })) });
+      else ctx.io.out(ids.map((id) => dumpEventChannels(hv, id)).join(''));
     });
+}
 
+/** The commands, in the order `--help` lists them. A new command is one more registration. */
+const COMMANDS: ReadonlyArray<(program: Command, ctx: Ctx) => void> = [
+  runCommand,
+  validateCommand,
+  replayCommand,
+  conformCommand,
+  lsevtchnCommand,
+  dumpCommand,
+];
+
+/** Builds the command tree. */
+function program(ctx: Ctx): Command {
+  const { io } = ctx;
+  const cmd = new Command('evtchn')
+    .description('Evtchn Lab: an executable model of Xen event channels and the interrupt plumbing around them')
+    .version(version(), '-V, --version', 'print the version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: io.out,
+      writeErr: io.err,
+      outputError: (text, write) => write(`evtchn: ${text.replace(/^error: /, '')}`),
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
+    })
+    .addHelpText('after', EXIT_HELP)
+    .showHelpAfterError("(run 'evtchn --help' for usage)");
+  for (const register of COMMANDS) register(cmd, ctx);
+  for (const sub of cmd.commands) sub.showHelpAfterError(`(run 'evtchn ${sub.name()} --help' for usage)`);
   return cmd;
 }
 
@@ -177,17 +311,22 @@ function program(io: CliIo): Command {
  * @returns the exit code
  */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const ctx: Ctx = { io, env: io.env ?? process.env, json: (v) => io.out(`${JSON.stringify(v, null, 2)}\n`) };
   try {
-    await program(io).parseAsync([...argv], { from: 'user' });
-    return 0;
+    await program(ctx).parseAsync([...argv], { from: 'user' });
+    return EXIT_CODES.ok;
   } catch (e) {
     if (e instanceof Exit) return e.code;
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof ScenarioError || e instanceof ConfigError || e instanceof XenError) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.badInput;
+    if (e instanceof ConfigError) {
       io.err(`evtchn: ${e.message}\n`);
-      return 2;
+      return EXIT_CODES.badInput;
+    }
+    if (e instanceof ScenarioError || e instanceof XenError) {
+      io.err(`evtchn: ${e.message}\n`);
+      return EXIT_CODES.badInput;
     }
     io.err(`evtchn: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    return 70;
+    return EXIT_CODES.internal;
   }
 }

@@ -4,11 +4,13 @@
  */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { ConfigError, parseDuration, parsePlatformConfig, type Hypervisor, type PlatformFileConfig } from '@evtchn/core';
 import { builtinAbis, readScenario } from '@evtchn/conformance';
 import { replayHypercalls } from '@evtchn/conformance';
 import { resolvePlugins } from './plugins.js';
+import { builtinOptionSchemas } from './builtin-options.js';
+import { nameErrnos } from './errno-names.js';
+import { RunProgress, countScheduledEvents, type ProgressMode, type ProgressStream } from '../text/progress.js';
 import { Simulation, type RunReport } from '@evtchn/sim';
 
 /** Default virtual duration of a run when neither the file nor the command line gives one. */
@@ -22,8 +24,10 @@ export interface RunFileOptions {
   seed?: number;
   /** Writes the event trace (JSON lines) here. */
   tracePath?: string;
-  /** Show a progress bar (on a terminal). */
-  progress?: boolean;
+  /** Progress on stderr: `true` redraws one terminal line; or a {@link ProgressMode}. */
+  progress?: boolean | ProgressMode;
+  /** Where progress goes (default process.stderr). */
+  progressStream?: ProgressStream;
 }
 
 /** Reads and validates a configuration file. @throws ConfigError */
@@ -34,7 +38,7 @@ export function loadConfigFile(file: string): PlatformFileConfig {
   } catch (e) {
     throw new ConfigError(`${file}: cannot read: ${(e as Error).message}`);
   }
-  return parsePlatformConfig(text, file);
+  return parsePlatformConfig(text, file, { pluginOptions: builtinOptionSchemas });
 }
 
 /** A problem found while setting up a run (a bind refused, …): reported like a config error. */
@@ -93,7 +97,9 @@ export async function runConfigFile(file: string, opts: RunFileOptions = {}): Pr
   const durationNs = parseDuration(opts.duration ?? cfg.run?.duration ?? DEFAULT_RUN_DURATION, opts.duration ? '--duration' : 'run.duration');
   const seed = opts.seed ?? cfg.run?.seed ?? 1;
   const trace = opts.tracePath ? new TraceFile(opts.tracePath) : undefined;
-  const bar = opts.progress ? new SingleBar({ format: 'run [{bar}] {percentage}% | {value}/{total} us virtual', hideCursor: true, clearOnComplete: true }) : undefined;
+  const mode: ProgressMode = opts.progress === true ? 'redraw' : opts.progress || 'off';
+  const bar = mode === 'off' ? undefined : new RunProgress(opts.progressStream ?? process.stderr, mode);
+  let events = (): number => 0;
   try {
     let sim: Simulation;
     try {
@@ -101,21 +107,21 @@ export async function runConfigFile(file: string, opts: RunFileOptions = {}): Pr
         durationNs,
         seed,
         trace: trace ? (line) => trace.write(line) : undefined,
-        onProgress: bar ? (done) => bar.update(Math.floor(done / 1000)) : undefined,
+        onProgress: bar ? (done, total) => bar.update(done, total, events()) : undefined,
       });
     } catch (e) {
       if (e instanceof ConfigError) throw e;
-      throw new RunSetupError(`${file}: ${(e as Error).message}`);
+      throw new RunSetupError(`${file}: ${nameErrnos((e as Error).message)}`);
     }
-    bar?.start(Math.floor(durationNs / 1000), 0);
+    if (bar) events = countScheduledEvents(sim.platform.clock);
     let report: RunReport;
     try {
       report = sim.run();
     } catch (e) {
       if (e instanceof ConfigError) throw e;
-      throw new RunSetupError(`${file}: ${(e as Error).message}`);
+      throw new RunSetupError(`${file}: ${nameErrnos((e as Error).message)}`);
     } finally {
-      bar?.stop();
+      bar?.finish(durationNs, events());
     }
     return { report, sim };
   } finally {

@@ -47,7 +47,7 @@ describe('evtchn run on the default example', () => {
   it('prints the summary and exits 0', async () => {
     const io = capture();
     expect(await main(['run', example, '--duration', '2ms', '--no-progress'], io)).toBe(0);
-    expect(io.text()).toMatch(/^run: arch x86, ABIs 2level\+fifo, 2000\.0 us of virtual time, seed 42/);
+    expect(io.text()).toMatch(/^run: arch x86, ABIs 2level\+fifo, 2 ms of virtual time, seed 42/);
     expect(io.text()).toContain('/proc/interrupts of dom0:');
   });
 
