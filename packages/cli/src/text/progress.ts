@@ -75,7 +75,7 @@ export class RunProgress {
       if (this.drawn) this.stream.write(`\r${' '.repeat(this.drawn)}\r`);
     } else {
       const secs = (this.now() - this.start) / 1000;
-      this.stream.write(`run: ${formatDuration(totalNs)} of virtual time done in ${formatWallTime(secs)}, ${events} events, ${formatRate(events / Math.max(secs, 1e-3))} events\n`);
+      this.stream.write(`run: ${formatDuration(totalNs)} of virtual time done in ${formatWallTime(secs)}, ${events} events, ${formatRate(events / Math.max(secs, 1e-3))}\n`);
     }
   }
 
@@ -84,7 +84,7 @@ export class RunProgress {
     const frac = totalNs > 0 ? Math.min(1, doneNs / totalNs) : 1;
     const eta = frac > 0 ? (secs * (1 - frac)) / frac : Number.NaN;
     const rate = secs > 0 ? events / secs : Number.NaN;
-    return `run: ${String(Math.floor(frac * 100)).padStart(3)}%  ${formatDuration(doneNs)} of ${formatDuration(totalNs)} virtual  ${formatRate(rate)} events  ETA ${formatWallTime(eta)}`;
+    return `run: ${String(Math.floor(frac * 100)).padStart(3)}%  ${formatDuration(doneNs)} of ${formatDuration(totalNs)} virtual  ${formatRate(rate)}  ETA ${formatWallTime(eta)}`;
   }
 
   private draw(text: string): void {
@@ -92,7 +92,7 @@ export class RunProgress {
       this.stream.write(`${text}\n`);
       return;
     }
-    const width = Math.max(20, (this.stream.columns ?? 80) - 1);
+    const width = Math.max(20, (this.stream.columns || 80) - 1);
     const line = text.length > width ? text.slice(0, width) : text;
     // Pad over the previous, possibly longer, line instead of an erase escape.
     this.stream.write(`\r${line.padEnd(this.drawn)}`);

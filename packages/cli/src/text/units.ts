@@ -48,10 +48,10 @@ export function formatWallTime(seconds: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-/** Formats a rate with an SI prefix: `850/s`, `12.3k/s`, `1.5M/s`. */
-export function formatRate(perSecond: number): string {
-  if (!Number.isFinite(perSecond) || perSecond < 0) return '?/s';
-  if (perSecond >= 1e6) return `${significant(perSecond / 1e6)}M/s`;
-  if (perSecond >= 1e3) return `${significant(perSecond / 1e3)}k/s`;
-  return `${Math.round(perSecond)}/s`;
+/** Formats a rate with an SI prefix: `850 events/s`, `12.3k events/s`, `1.5M events/s`. */
+export function formatRate(perSecond: number, what = 'events'): string {
+  if (!Number.isFinite(perSecond) || perSecond < 0) return `? ${what}/s`;
+  if (perSecond >= 1e6) return `${significant(perSecond / 1e6)}M ${what}/s`;
+  if (perSecond >= 1e3) return `${significant(perSecond / 1e3)}k ${what}/s`;
+  return `${Math.round(perSecond)} ${what}/s`;
 }

@@ -252,7 +252,7 @@ function resourceIssues(cfg: Obj): Found[] {
     if (!isInt(domId) || !vcpus.has(domId) || n <= 0) return;
     const e = need.get(domId) ?? { total: 0, from: [] };
     e.total += n;
-    e.from.push(`${what} ${n}`);
+    e.from.push(n === 1 ? what : `${what} ×${n}`);
     need.set(domId, e);
   };
   // A VIRQ or IPI is bound once per vCPU however many workloads use it.
