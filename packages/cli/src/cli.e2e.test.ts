@@ -147,6 +147,25 @@ describe('evtchn validate rejects what evtchn run rejects', () => {
     expect((await cli('run', good, '--no-progress')).code).toBe(0);
   });
 
+  it('counts the channels of timers, IPIs and pirqs exactly: the least maxEvtchnPort that runs is the one validate asks for', async () => {
+    const mixed = (maxPort: number): string => `arch: { name: x86 }
+domains: [{ id: 0, vcpus: 2 }, { id: 1, vcpus: 2, maxEvtchnPort: ${maxPort} }]
+workloads:
+  - { type: interdomain, frontend: 1, backend: 0, rate: 100 }
+  - { type: timer, domain: 1, hz: 100 }
+  - { type: ipi, domain: 1, from: 0, to: 1, rate: 10 }
+  - { type: pirq, gsi: 20, rate: 10, domains: [1] }
+  - { type: pirq, msi: true, rate: 10, domains: [1] }
+run: { duration: 1ms }
+`;
+    const enough = tmpFile('mixed.yaml', mixed(7));
+    expect((await cli('run', enough, '--no-progress')).code).toBe(0);
+    const short = tmpFile('mixed.yaml', mixed(6));
+    const v = await cli('validate', short);
+    expect(v.code).toBe(2);
+    expect(v.err).toContain('domains[1].maxEvtchnPort: 6 is too small: the workloads bind 7 event channel(s)');
+  });
+
   it('plugin options are checked: nrPcpus -5 is a problem with its position, not a DI error', async () => {
     const file = tmpFile('opts.yaml', 'arch: { name: x86, options: { nrPcpus: -5, msi: true } }\ndomains: [{ id: 0, vcpu: 2 }]\n');
     const v = await cli('validate', file, '--json');

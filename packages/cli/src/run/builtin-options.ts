@@ -27,7 +27,7 @@ const x86 = {
     },
     msi: bool,
     upcallMode: { enum: ['callback-vector', 'gsi', 'pv'] },
-    dynIrqPolicy: { enum: ['scan-down', 'encroach', 'lower-bound'] },
+    dynIrqPolicy: { enum: ['scan-down', 'encroach', 'alloc-from', 'lower-bound'] },
     nrCpuIds: int(1, 8192),
     configNrCpus: int(1, 8192),
     maxIoApics: int(1, 128),

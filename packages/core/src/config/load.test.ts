@@ -167,3 +167,21 @@ domains:
     expect(e.problems[0]).toMatchObject({ line: 1, column: 40 });
   });
 });
+
+describe('bindings the model makes once', () => {
+  it('a vCPU ticks for one timer workload, a domain has one ipi workload', () => {
+    expect(
+      problems(`arch: { name: x86 }
+domains: [{ id: 0, vcpus: 2 }]
+workloads:
+  - { type: timer, domain: 0, hz: 100 }
+  - { type: timer, domain: 0, hz: 10, vcpus: [1] }
+  - { type: ipi, domain: 0, from: 0, to: 1, rate: 1 }
+  - { type: ipi, domain: 0, from: 1, to: 0, rate: 1 }
+`),
+    ).toEqual([
+      'workloads[1]: vCPU 1 of domain 0 already ticks for workloads[0]; VIRQ_TIMER is bound once per vCPU (list the vCPUs with "vcpus")',
+      'workloads[3]: domain 0 already has an ipi workload (workloads[2]); its IPI is bound once per vCPU, so a domain has one',
+    ]);
+  });
+});

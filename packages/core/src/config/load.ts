@@ -187,6 +187,9 @@ function crossReferenceIssues(cfg: Obj): Found[] {
   };
   const arch = isObj(cfg.arch) ? cfg.arch : {};
   const archName = typeof arch.name === 'string' ? arch.name : arch.module ? undefined : 'x86';
+  // VIRQ_TIMER is bound once per vCPU, the IPI once per vCPU of a domain: a second bind is -EBUSY.
+  const timerOn = new Map<string, number>();
+  const ipiIn = new Map<number, number>();
   list(cfg.workloads).forEach((w, i) => {
     if (!isObj(w)) return;
     const at = (...rest: (string | number)[]): (string | number)[] => ['workloads', i, ...rest];
@@ -201,10 +204,26 @@ function crossReferenceIssues(cfg: Obj): Found[] {
       case 'timer': {
         const n = dom(at('domain'), w.domain);
         list(w.vcpus).forEach((v, j) => vcpu(at('vcpus', j), w.domain, n, v));
+        if (n !== undefined) {
+          const cpus = Array.isArray(w.vcpus) ? w.vcpus.filter(isInt) : Array.from({ length: n }, (_, c) => c);
+          for (const c of cpus) {
+            const first = timerOn.get(`${String(w.domain)}/${c}`);
+            if (first !== undefined) {
+              add(at(), `: vCPU ${c} of domain ${String(w.domain)} already ticks for workloads[${first}]; VIRQ_TIMER is bound once per vCPU (list the vCPUs with "vcpus")`);
+              break;
+            }
+            timerOn.set(`${String(w.domain)}/${c}`, i);
+          }
+        }
         break;
       }
       case 'ipi': {
         const n = dom(at('domain'), w.domain);
+        if (isInt(w.domain)) {
+          const first = ipiIn.get(w.domain);
+          if (first !== undefined) add(at(), `: domain ${w.domain} already has an ipi workload (workloads[${first}]); its IPI is bound once per vCPU, so a domain has one`);
+          else ipiIn.set(w.domain, i);
+        }
         vcpu(at('from'), w.domain, n, w.from);
         vcpu(at('to'), w.domain, n, w.to);
         break;
