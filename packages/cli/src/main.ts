@@ -19,6 +19,7 @@ import { formatRunReport, runReportJson } from './run/format.js';
 import { progressMode, type ProgressStream } from './text/progress.js';
 import { formatDuration, formatWallTime } from './text/units.js';
 import { portDump, portStatuses } from './views.js';
+import type { ConformJson, DumpJson, LsevtchnJson, ReplayCompareJson, ReplayJson, ValidateJson } from './json-output.js';
 
 /** Output streams and environment, replaceable for tests. */
 export interface CliIo {
@@ -73,7 +74,7 @@ interface Ctx {
   io: CliIo;
   env: NodeJS.ProcessEnv;
   /** Prints a value as the command's JSON document. */
-  json(value: unknown): void;
+  json<T>(value: T): void;
 }
 
 function version(): string {
@@ -125,7 +126,7 @@ function replayCommand(program: Command, ctx: Ctx): void {
     .action((file: string, opts: { expect?: string; json?: boolean }) => {
       if (opts.expect) {
         const { run, mismatch } = replayAndCompare(file, opts.expect);
-        if (opts.json) ctx.json({ file, expected: opts.expect, match: !mismatch, steps: run.lines.length, ...(mismatch ? { mismatch } : {}) });
+        if (opts.json) ctx.json<ReplayCompareJson>({ file, expected: opts.expect, match: !mismatch, steps: run.lines.length, ...(mismatch ? { mismatch } : {}) });
         if (mismatch) {
           if (!opts.json) ctx.io.err(`${describeMismatch(file, mismatch)}\n`);
           throw new Exit(EXIT_CODES.mismatch);
@@ -134,7 +135,7 @@ function replayCommand(program: Command, ctx: Ctx): void {
         return;
       }
       const run = runScenario(readScenario(file));
-      if (opts.json) ctx.json({ file, steps: run.lines.map((l) => JSON.parse(l) as unknown) });
+      if (opts.json) ctx.json<ReplayJson>({ file, steps: run.lines.map((l) => JSON.parse(l) as unknown) });
       else ctx.io.out(run.lines.map((l) => `${l}\n`).join(''));
     });
 }
@@ -173,7 +174,7 @@ function conformCommand(program: Command, ctx: Ctx): void {
       }
       const passed = vectors.filter((v) => v.ok).length;
       const failed = vectors.length - passed;
-      if (opts.json) ctx.json({ passed, failed, vectors });
+      if (opts.json) ctx.json<ConformJson>({ passed, failed, vectors });
       else ctx.io.out(`${passed} passed, ${failed} failed\n`);
       if (failed > 0) throw new Exit(EXIT_CODES.mismatch);
     });
@@ -229,11 +230,11 @@ function validateCommand(program: Command, ctx: Ctx): void {
         const domains = cfg.domains.length;
         const workloads = (cfg.workloads ?? []).length;
         if (opts.json)
-          ctx.json({ file, valid: true, domains, workloads, problems: [], warnings: warning ? [warning] : [], estimate: { ...estimate, durationNs } });
+          ctx.json<ValidateJson>({ file, valid: true, domains, workloads, problems: [], warnings: warning ? [warning] : [], estimate: { ...estimate, durationNs } });
         else ctx.io.out(`${file}: valid (${domains} domain(s), ${workloads} workload(s))\n`);
       } catch (e) {
         if (!opts.json || !(e instanceof ConfigError)) throw e;
-        ctx.json({ file, valid: false, problems: e.problems, warnings: [] });
+        ctx.json<ValidateJson>({ file, valid: false, problems: e.problems, warnings: [] });
         throw new Exit(EXIT_CODES.badInput);
       }
     });
@@ -252,7 +253,7 @@ function lsevtchnCommand(program: Command, ctx: Ctx): void {
       parseIntArg('domid', domid, 0x7fff);
       const hv = await hypervisorFromFile(file, opts.duration);
       const id = parseDomid(domid, hv);
-      if (opts.json) ctx.json({ domain: id, ports: portStatuses(hv, id) });
+      if (opts.json) ctx.json<LsevtchnJson>({ domain: id, ports: portStatuses(hv, id) });
       else ctx.io.out(lsevtchn(hv, id));
     });
 }
@@ -270,7 +271,7 @@ function dumpCommand(program: Command, ctx: Ctx): void {
       if (domid !== undefined) parseIntArg('domid', domid, 0x7fff);
       const hv = await hypervisorFromFile(file, opts.duration);
       const ids = domid === undefined ? hv.allDomains().map((d) => d.id) : [parseDomid(domid, hv)];
-      if (opts.json) ctx.json({ domains: ids.map((id) => ({ id, ports: portDump(hv, id) })) });
+      if (opts.json) ctx.json<DumpJson>({ domains: ids.map((id) => ({ id, ports: portDump(hv, id) })) });
       else ctx.io.out(ids.map((id) => dumpEventChannels(hv, id)).join(''));
     });
 }
