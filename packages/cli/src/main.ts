@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, XenError, dumpEventChannels, lsevtchn, parseDuration, type Hypervisor } from '@evtchn/core';
 import { replayAndCompare, readScenario, runScenario, ScenarioError } from '@evtchn/conformance';
@@ -19,6 +19,10 @@ import { formatRunReport, runReportJson } from './run/format.js';
 import { progressMode, type ProgressStream } from './text/progress.js';
 import { formatDuration, formatWallTime } from './text/units.js';
 import { portDump, portStatuses } from './views.js';
+import { loadStudy, parseShard } from './sweep/study.js';
+import { defaultCompare, formatComparison, readShards, runSweep, writeSweep, type SweepFiles } from './sweep/sweep.js';
+import { summarise } from './sweep/table.js';
+import type { SweepRow } from './sweep/run-one.js';
 import type { ConformJson, DumpJson, LsevtchnJson, ReplayCompareJson, ReplayJson, ValidateJson } from './json-output.js';
 
 /** Output streams and environment, replaceable for tests. */
@@ -276,6 +280,59 @@ function dumpCommand(program: Command, ctx: Ctx): void {
     });
 }
 
+/** `evtchn sweep` and `evtchn sweep merge`. */
+function sweepCommand(program: Command, ctx: Ctx): void {
+  const sweep = program
+    .command('sweep')
+    .description('run a study: configurations x parameters x seeds on worker threads; one row per run (CSV, JSON lines) and a comparison across seeds')
+    .argument('<study>', 'study file (YAML or JSON)')
+    .option('--out <dir>', 'folder for runs.jsonl, runs.csv and summary.json (default: STUDY.results next to the study)')
+    .option('--shard <i/n>', 'run shard I of N only (every N-th run), writing shard-I-of-N.jsonl/.csv; join with `evtchn sweep merge`')
+    .option('--jobs <n>', 'worker threads (default: the machine\'s parallelism; 1 runs without workers)')
+    .option('--json', 'print the comparison as one JSON document')
+    .option('--progress', 'show progress on stderr even when it is not a terminal')
+    .option('--no-progress', 'no progress, even on a terminal')
+    .action(async (file: string, opts: { out?: string; shard?: string; jobs?: string; json?: boolean; progress?: boolean }) => {
+      const study = loadStudy(file);
+      const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
+      const jobs = opts.jobs === undefined ? undefined : parseIntArg('--jobs', opts.jobs, 1024);
+      if (jobs === 0) throw new ConfigError('--jobs: at least 1');
+      const stream = ctx.io.progress ?? process.stderr;
+      const rows = await runSweep(study, { jobs, shard, progress: { mode: progressMode(opts.progress, stream, ctx.env), stream } });
+      const dir = opts.out ?? file.replace(/\.(ya?ml|json)$/, '') + '.results';
+      const files = writeSweep(dir, rows, shard);
+      if (shard) {
+        if (opts.json) ctx.json({ shard, runs: rows.length, files });
+        else ctx.io.out(`shard ${shard.index}/${shard.count}: ${rows.length} of ${study.runs.length} runs -> ${files.jsonl}, ${files.csv}\n`);
+        return;
+      }
+      printComparison(ctx, rows, study.spec.compare, files, opts.json);
+    });
+  sweep
+    .command('merge')
+    .description('join the shards of a sweep (shard-I-of-N.jsonl in the folders, or the files given) into runs.jsonl, runs.csv and summary.json')
+    .argument('<paths...>', 'folders with shard-I-of-N.jsonl files, or .jsonl files')
+    .option('--out <dir>', 'folder for the merged files (default: the first folder given)')
+    .option('--compare <metrics>', 'comma-separated metrics to compare (default: every p99 latency and the totals)')
+    .option('--json', 'print the comparison as one JSON document')
+    .action((paths: string[], opts: { out?: string; compare?: string; json?: boolean }) => {
+      const rows = readShards(paths);
+      const dir = opts.out ?? (paths[0]!.endsWith('.jsonl') ? dirname(paths[0]!) : paths[0]!);
+      const files = writeSweep(dir, rows);
+      printComparison(ctx, rows, opts.compare?.split(','), files, opts.json);
+    });
+}
+
+function printComparison(ctx: Ctx, rows: SweepRow[], compare: string[] | undefined, files: SweepFiles, json: boolean | undefined): void {
+  const groups = summarise(rows);
+  if (json) {
+    ctx.json({ runs: rows.length, files, groups });
+    return;
+  }
+  ctx.io.out(`${rows.length} runs -> ${files.jsonl}, ${files.csv}, ${files.summary}\n\n`);
+  ctx.io.out(formatComparison(groups, compare ?? defaultCompare(groups)));
+}
+
 /** The commands, in the order `--help` lists them. A new command is one more registration. */
 const COMMANDS: ReadonlyArray<(program: Command, ctx: Ctx) => void> = [
   runCommand,
@@ -284,6 +341,7 @@ const COMMANDS: ReadonlyArray<(program: Command, ctx: Ctx) => void> = [
   conformCommand,
   lsevtchnCommand,
   dumpCommand,
+  sweepCommand,
 ];
 
 /** Builds the command tree. */
