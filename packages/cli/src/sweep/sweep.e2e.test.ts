@@ -87,6 +87,18 @@ describe.skipIf(!built)('evtchn sweep', () => {
     for (const f of ['runs.jsonl', 'runs.csv', 'summary.json']) expect(readFileSync(join(sharded, f), 'utf8'), f).toBe(readFileSync(join(whole, f), 'utf8'));
   }, 180_000);
 
+  it('runs the bundled study (examples/study-flood): 120 runs; one shard of it here', async () => {
+    const flood = `${root}examples/study-flood/study.yaml`;
+    expect(loadStudy(flood).runs).toHaveLength(120);
+    const dir = mkdtempSync(join(tmpdir(), 'evtchn-flood-'));
+    expect(await main(['sweep', flood, '--shard', '1/40', '--out', dir, '--jobs', '1', '--no-progress'], capture())).toBe(0);
+    const rows = readFileSync(join(dir, 'shard-1-of-40.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(rows.map((r) => r.run)).toEqual([0, 40, 80]);
+    // The FIFO runs report the urgent device's priority apart from the flood's.
+    expect(rows[2]!['latency.prio0.p99']).toBeGreaterThan(0);
+    expect(rows[2]!['latency.prio15.p99']).toBeGreaterThan(0);
+  }, 120_000);
+
   it('refuses to merge when a shard is missing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'evtchn-partial-'));
     expect(await main(['sweep', study, '--shard', '1/2', '--out', dir, '--jobs', '1', '--no-progress'], capture())).toBe(0);
