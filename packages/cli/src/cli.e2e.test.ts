@@ -178,6 +178,11 @@ run: { duration: 1ms }
     const r = await cli('run', file, '--no-progress');
     expect(r.code).toBe(2);
     expect(r.err).toContain('arch.options.nrPcpus: must be >= 1, got -5');
+    // Too big is refused before it reaches a typed-array allocation.
+    const huge = tmpFile('huge.yaml', 'arch: { name: x86, options: { nrPcpus: 100000000 } }\ndomains: [{ id: 0 }]\n');
+    const h = await cli('validate', huge);
+    expect(h.code).toBe(2);
+    expect(h.err).toContain('arch.options.nrPcpus: must be <= 1024, got 100000000');
   });
 
   it('a bind the model refuses is found by validate, with the errno named', async () => {
