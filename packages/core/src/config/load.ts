@@ -102,7 +102,9 @@ function describe(e: ErrorObject, root: unknown, schemaRoot: unknown = platformC
         return `${path}: give "name" (a built-in plugin) or "module" (a module specifier)`;
       if (branches.some((b) => 'pattern' in b))
         return `${path}: ${show(value)} is not a duration like "500us", "10ms" or "2s" (or a number of ns)`;
-      return `${path}: ${show(value)} must be a name (string) or an object { name | module, options }`;
+      if (branches.some((b) => isObj(b.properties) && 'module' in b.properties))
+        return `${path}: ${show(value)} must be a name (string) or an object { name | module, options }`;
+      return `${path}: ${show(value)} is none of the allowed forms: ${branches.map((b) => String(b.type ?? 'value')).join(', ')}`;
     }
     default:
       return `${path}: ${e.message ?? 'is invalid'}`;
