@@ -4,7 +4,10 @@
  * until it publishes a schema). Each schema lists the options the factory takes that a
  * configuration file can express (functions and objects such as a clock are left out).
  */
+import type { ArchArmOptions } from '@evtchn/arch-arm';
+import type { ArchX86Options } from '@evtchn/arch-x86';
 import type { PluginOptionSchemas } from '@evtchn/core';
+import type { LinuxGuestOptions } from '@evtchn/guest-linux';
 
 const int = (minimum: number, maximum = 0x7fffffff, description?: string) => ({ type: 'integer', minimum, maximum, ...(description ? { description } : {}) });
 const bool = { type: 'boolean' } as const;
@@ -36,6 +39,7 @@ const x86 = {
     irqMaxGuests: int(1, 256),
     ioapicAck: { enum: ['new', 'old'] },
     autoMapPirqs: bool,
+    interruptRemapping: bool,
     callbackGsi: int(0, 65535),
     hvmGsis: int(1, 65535),
   },
@@ -70,6 +74,24 @@ const linux = {
     evtchnRingSize: int(1),
   },
 } as const;
+
+/**
+ * Compile-time guard: every option a factory takes is in its schema, except the ones a file
+ * cannot express (a clock, a runner, a scheduler, a function). A new option fails the build
+ * here until the schema has it, and a schema key the factory does not take fails too.
+ */
+type Exact<Options, Schema extends { properties: object }, Unexpressible extends keyof Options> = [
+  Exclude<keyof Options, keyof Schema['properties'] | Unexpressible>,
+  Exclude<keyof Schema['properties'], keyof Options>,
+] extends [never, never]
+  ? true
+  : { missingFromSchema: Exclude<keyof Options, keyof Schema['properties'] | Unexpressible>; notAnOption: Exclude<keyof Schema['properties'], keyof Options> };
+const optionSchemasMatch: [
+  Exact<ArchX86Options, typeof x86, 'clock' | 'runner' | 'processorOf'>,
+  Exact<ArchArmOptions, typeof arm, 'clock' | 'scheduler' | 'runner'>,
+  Exact<LinuxGuestOptions, typeof linux, never>,
+] = [true, true, true];
+void optionSchemasMatch;
 
 const SCHEMAS: Record<string, Record<string, object>> = {
   arch: { x86, arm },
