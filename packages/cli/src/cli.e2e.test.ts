@@ -53,6 +53,7 @@ describe('evtchn basics', () => {
     const r = await cli('--help');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Exit codes:\n {2}0 +success\n {2}1 +.*\n {2}2 +bad input.*\n {2}70 +internal error/);
+    expect(r.out).not.toContain('\x1b'); // no colour, whatever FORCE_COLOR says
   });
 
   it('takes integers strictly', async () => {
