@@ -2,7 +2,7 @@
  * A run report flattened into named numbers, one column each in a sweep's table: totals,
  * per-domain counters and latency per FIFO priority (times in ns).
  */
-import type { RunReport } from '../index.js';
+import type { RunReport } from '@evtchn/sim';
 
 /** Flattens a run report into `name → number`. */
 export function reportMetrics(r: RunReport): Record<string, number> {
