@@ -50,6 +50,8 @@ export const EXIT_CODES = {
   mismatch: 1,
   /** Bad input: a usage error, an unreadable or invalid file, a configuration the model refuses. */
   badInput: 2,
+  /** A run stopped early (an exception from a plugin or the model); the report so far was printed. */
+  runStopped: 3,
   /** An internal error (a bug: please report it with the command line). */
   internal: 70,
 } as const;
@@ -59,6 +61,7 @@ Exit codes:
   0   success
   1   a replay or conformance vector differs from its expected output
   2   bad input: usage error, unreadable or invalid file, configuration the model refuses
+  3   a run stopped early (an exception from a plugin or the model); the report so far is printed
   70  internal error (a bug; please report it)
   130 interrupted (Ctrl-C)
 
@@ -217,6 +220,10 @@ function runCommand(program: Command, ctx: Ctx): void {
           }),
         );
       } else ctx.io.out(formatRunReport(report));
+      if (report.stopped) {
+        ctx.io.err(`evtchn: the run stopped at ${formatDuration(report.stopped.atNs)} of virtual time: ${report.stopped.error}\n`);
+        throw new Exit(EXIT_CODES.runStopped);
+      }
     });
 }
 

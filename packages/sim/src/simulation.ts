@@ -155,6 +155,12 @@ export interface RunReport {
   latency: LatencyRow[];
   /** Arm: the vCPU scheduler. */
   scheduler?: SchedulerRunStats;
+  /**
+   * Set when the run stopped before its end: an exception escaped the model (a plugin hook —
+   * ABI, architecture, policy — or the framework itself; a guest's own fault only crashes its
+   * domain). The counts are those up to `atNs`.
+   */
+  stopped?: { atNs: number; error: string };
 }
 
 interface SpiState {
@@ -188,6 +194,8 @@ export class Simulation {
   /** Arm: the guests' periodic virtual-timer ticks, once a `vtimer` workload asks for one. */
   private ticks: PeriodicTickModel | undefined;
   private readonly spis: SpiState[] = [];
+  /** Why and when the run stopped early, if it did. */
+  private stopped: { atNs: number; error: string } | undefined;
 
   /**
    * @param cfg - the validated configuration
@@ -547,8 +555,13 @@ export class Simulation {
       const onProgress = this.opts.onProgress;
       this.periodic(step, step, () => onProgress(clock.now(), total));
     }
-    clock.runUntil(total);
-    this.opts.onProgress?.(total, total);
+    try {
+      clock.runUntil(total);
+      this.opts.onProgress?.(total, total);
+    } catch (e) {
+      this.stopped = { atNs: clock.now(), error: e instanceof Error ? e.message : String(e) };
+      return this.report();
+    }
     const sched = this.platform.scheduler;
     if (this.ticks && sched) {
       // A deadline due less than a scheduler round before the end may still be delivered: pending.
@@ -597,6 +610,7 @@ export class Simulation {
       abis: this.platform.abis.map((a) => a.name),
       domains,
       latency,
+      ...(this.stopped && { stopped: this.stopped }),
       ...(sched && {
         scheduler: {
           pcpus: sched.nrPcpus,

@@ -156,3 +156,20 @@ describe('evtchn run --trace streams to its file', () => {
     expect(io.text()).toBe('');
   });
 });
+
+describe('a run that stops early', () => {
+  it('prints the report so far and exits 3 when a plugin hook throws mid-run', async () => {
+    const io = capture();
+    const code = await main(['run', `${root}packages/cli/fixtures/plugins/faulty-policy.yaml`], io);
+    expect(code).toBe(3);
+    expect(io.text()).toMatch(/dom0/);
+    expect(io.errText()).toMatch(/the run stopped at .* of virtual time: faulty-policy: evtchnSend broke/);
+    const { report } = await runConfigFile(`${root}packages/cli/fixtures/plugins/faulty-policy.yaml`);
+    expect(report.stopped!.error).toBe('faulty-policy: evtchnSend broke');
+    expect(report.stopped!.atNs).toBeGreaterThan(0);
+    expect(report.stopped!.atNs).toBeLessThan(20_000_000);
+    // The counts stop where the run did: 49 sends went through, the 50th threw.
+    const dom0 = report.domains.find((d) => d.id === 0)!;
+    expect(dom0.delivered).toBeGreaterThan(0);
+  });
+});
