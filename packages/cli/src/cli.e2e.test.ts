@@ -52,7 +52,7 @@ describe('evtchn basics', () => {
   it('lists the exit codes in --help', async () => {
     const r = await cli('--help');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/Exit codes:\n {2}0 +success\n {2}1 +.*\n {2}2 +bad input.*\n {2}70 +internal error/);
+    expect(r.out).toMatch(/Exit codes:\n {2}0 +success\n {2}1 +.*\n {2}2 +bad input.*\n {2}3 +a run stopped early.*\n {2}70 +internal error/);
     expect(r.out).not.toContain('\x1b'); // no colour, whatever FORCE_COLOR says
   });
 
