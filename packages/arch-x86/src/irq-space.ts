@@ -10,6 +10,7 @@
 import { Errno, XenError } from '@evtchn/core';
 import type { GuestIrqSpace } from '@evtchn/core';
 import { NR_IRQS_LEGACY, type ProbeNrIrqsEra } from './formulas.js';
+import { IrqBitmap } from './irq-bitmap.js';
 
 /**
  * How dynamic IRQs are chosen, one policy per kernel era (see {@link DYN_IRQ_POLICY_ERAS}):
@@ -169,6 +170,8 @@ export class X86GuestIrqSpace implements GuestIrqSpace {
   private readonly maxNrIrqs: number;
   private readonly panicThrows: boolean;
   private owner: Uint8Array;
+  /** The IRQs whose owner is not `IRQ_OWNER_FREE`, for searches that skip the taken ones. */
+  private readonly taken: IrqBitmap;
 
   /** @param cfg - the space's configuration */
   constructor(cfg: X86IrqSpaceConfig) {
@@ -180,7 +183,8 @@ export class X86GuestIrqSpace implements GuestIrqSpace {
     this.maxNrIrqs = cfg.maxNrIrqs ?? Number.POSITIVE_INFINITY;
     this.panicThrows = cfg.panicThrows ?? false;
     this.owner = new Uint8Array(Math.max(cfg.nrIrqs, NR_IRQS_LEGACY, 64));
-    for (let i = 0; i < NR_IRQS_LEGACY && i < this.size; i++) this.owner[i] = IRQ_OWNER_LEGACY;
+    this.taken = new IrqBitmap(this.owner.length);
+    for (let i = 0; i < NR_IRQS_LEGACY && i < this.size; i++) this.setOwner(i, IRQ_OWNER_LEGACY);
   }
 
   /** Current `nr_irqs`. */
@@ -248,31 +252,46 @@ export class X86GuestIrqSpace implements GuestIrqSpace {
       this.clashes.push({ gsi, irq: gsi });
       return -Errno.EEXIST;
     }
-    this.owner[gsi] = IRQ_OWNER_GSI;
+    this.setOwner(gsi, IRQ_OWNER_GSI);
     return gsi;
   }
 
   /** Releases an IRQ (legacy IRQs stay allocated, as in Linux). */
   free(irq: number): void {
     if (irq < NR_IRQS_LEGACY || irq >= this.size) return;
-    this.owner[irq] = IRQ_OWNER_FREE;
+    this.setOwner(irq, IRQ_OWNER_FREE);
+  }
+
+  /** Every write of an owner goes here, so that {@link X86GuestIrqSpace.taken} follows. */
+  private setOwner(irq: number, owner: number): void {
+    this.owner[irq] = owner;
+    if (owner === IRQ_OWNER_FREE) this.taken.clear(irq);
+    else this.taken.set(irq);
   }
 
   private isFreeRun(first: number, count: number): boolean {
-    for (let i = first; i < first + count; i++) if (this.owner[i] !== IRQ_OWNER_FREE) return false;
-    return true;
+    return this.lastTakenIn(first, count) < 0;
   }
 
   private take(first: number, count: number): number {
-    for (let i = first; i < first + count; i++) this.owner[i] = IRQ_OWNER_DYNAMIC;
+    for (let i = first; i < first + count; i++) this.setOwner(i, IRQ_OWNER_DYNAMIC);
     return first;
   }
 
   /** Lowest free run of `count` in [from, limit). @returns first IRQ or -1 */
   private findUp(from: number, limit: number, count: number): number {
-    for (let irq = Math.max(from, 0); irq + count <= limit; irq++) {
-      if (this.isFreeRun(irq, count)) return irq;
+    // Candidates are free IRQs only; a run that meets a taken IRQ resumes after it.
+    for (let irq = this.taken.nextFree(Math.max(from, 0)); irq + count <= limit; ) {
+      const blocked = this.lastTakenIn(irq, count);
+      if (blocked < 0) return irq;
+      irq = this.taken.nextFree(blocked + 1);
     }
+    return -1;
+  }
+
+  /** The highest taken IRQ of [first, first + count), or -1 when the run is free. */
+  private lastTakenIn(first: number, count: number): number {
+    for (let i = first + count - 1; i >= first; i--) if (this.taken.has(i)) return i;
     return -1;
   }
 
@@ -302,8 +321,12 @@ export class X86GuestIrqSpace implements GuestIrqSpace {
       this.warnings.push(SCAN_DOWN_WARN);
       return -1;
     }
-    for (let irq = this.size - count; irq > bottom; irq--) {
-      if (this.isFreeRun(irq, count)) return this.take(irq, count);
+    // The highest free run ending at or below nr_irqs - 1 and starting above `bottom`: a run
+    // that meets a taken IRQ can only end below it.
+    for (let end = this.taken.prevFree(this.size - 1); end - count + 1 > bottom; ) {
+      const blocked = this.lastTakenIn(end - count + 1, count);
+      if (blocked < 0) return this.take(end - count + 1, count);
+      end = this.taken.prevFree(blocked - 1);
     }
     return this.panic('find_unbound_irq');
   }
@@ -354,6 +377,7 @@ export class X86GuestIrqSpace implements GuestIrqSpace {
       const next = new Uint8Array(cap);
       next.set(this.owner);
       this.owner = next;
+      this.taken.grow(cap);
     }
     this.size = newSize;
   }
