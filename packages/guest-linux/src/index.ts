@@ -10,19 +10,6 @@ export * from './constants.js';
 export { EvtchnIrqMap } from './evtchn-map.js';
 export { IrqInfo } from './irq-info.js';
 export {
-  IrqTable,
-  IRQ_ROW,
-  ROW_STATUS,
-  ROW_FLOW,
-  ROW_FLAGS,
-  ROW_PORT,
-  ROW_MASK_REASON,
-  ROW_IS_ACTIVE,
-  ROW_IRQ,
-  ROW_INFO_HERE,
-  ROW_FAST_ACK,
-} from './irq-table.js';
-export {
   IrqAction,
   IrqDesc,
   IrqStats,
@@ -47,7 +34,6 @@ export {
   handlePercpuIrq,
   handleIrqEvent,
   runFlow,
-  runFlowAt,
   type FlowObserver,
 } from './flows.js';
 export { XenDynChip, XenLateEoiChip, XenPercpuChip, XenPirqChip, type XenChipHost } from './chips.js';

@@ -6,7 +6,6 @@
  * status word and per-CPU interrupt counts.
  */
 import type { IrqInfo } from './irq-info.js';
-import { IRQ_ROW, IrqTable, ROW_FLOW, ROW_IRQ, ROW_STATUS } from './irq-table.js';
 import { Errno } from '@evtchn/core';
 import {
   IRQD_DISABLED,
@@ -89,106 +88,37 @@ export interface IrqChip {
   retrigger?(desc: IrqDesc): number;
 }
 
-/**
- * One IRQ number's descriptor (`struct irq_desc`). The fields the event path touches
- * (`status`, `flow`, `action`, `unhandled`) live in a row of an {@link IrqTable} (the
- * guest's, or one of the descriptor's own); the properties read and write that row.
- */
+/** One IRQ number's descriptor (`struct irq_desc`). */
 export class IrqDesc {
+  /** The chip, or `null` (Linux's `no_irq_chip`: `request_irq` fails with `-ENOSYS`). */
+  chip: IrqChip | null = null;
+  /** Flow handler. */
+  flow: IrqFlowKind = IrqFlow.EDGE;
   /** Flow name shown by `/proc/interrupts` after the chip (`desc->name`, e.g. `event`). */
   name = '';
+  /** `IRQD_*`, `IRQS_*` and `IRQ_*` bits. */
+  status = IRQD_DISABLED | IRQD_MASKED;
   /** Disable depth: 0 when enabled. */
   depth = 1;
+  /** Head of the action chain. */
+  action: IrqAction | null = null;
   /** The guest's per-CPU interrupt counts (`kstat_irqs`), shared by all its descriptors. */
   readonly stats: IrqStats;
-  /** Table holding the descriptor's event-path fields (changes when the IRQ leaves a guest's table). */
-  table: IrqTable;
-  /** Row of {@link IrqDesc.table} holding them. */
-  row: number;
-  private chipRef: IrqChip | null = null;
-  private infoRef: IrqInfo | null = null;
+  /** Events whose handlers all returned `IRQ_NONE`. */
+  unhandled = 0;
+  /** The Xen event-channel state of the IRQ (`null` for IRQs of other layers). */
+  info: IrqInfo | null = null;
 
   /**
    * @param irq - the IRQ number
    * @param stats - the guest's count table, or a number of CPUs for a descriptor of its own
-   * @param table - the guest's field table (row = `irq`, counting in `stats`); omitted: a table of the descriptor's own
    */
   constructor(
     readonly irq: number,
     stats: IrqStats | number,
-    table?: IrqTable,
   ) {
     this.stats = typeof stats === 'number' ? new IrqStats(stats, irq + 1) : stats;
     this.stats.ensure(irq);
-    if (table !== undefined && table.stats !== this.stats)
-      throw new RangeError('guest-linux: a descriptor must count in its table\'s IrqStats');
-    this.table = table ?? new IrqTable(1, this.stats);
-    this.row = table ? irq : 0;
-    this.table.attachDesc(this.row, this);
-    const t = this.table;
-    const b = this.row * IRQ_ROW;
-    t.hot[b + ROW_STATUS] = IRQD_DISABLED | IRQD_MASKED;
-    t.hot[b + ROW_FLOW] = IrqFlow.EDGE;
-    t.hot[b + ROW_IRQ] = irq;
-    t.actions[this.row] = null;
-    t.unhandled[this.row] = 0;
-    t.refreshFlags(this.row);
-  }
-
-  /** The chip, or `null` (Linux's `no_irq_chip`: `request_irq` fails with `-ENOSYS`). */
-  get chip(): IrqChip | null {
-    return this.chipRef;
-  }
-
-  set chip(chip: IrqChip | null) {
-    this.chipRef = chip;
-    if (this.table.descs[this.row] === this) this.table.refreshFlags(this.row);
-  }
-
-  /** Flow handler. */
-  get flow(): IrqFlowKind {
-    return this.table.hot[this.row * IRQ_ROW + ROW_FLOW] as IrqFlowKind;
-  }
-
-  set flow(flow: IrqFlowKind) {
-    this.table.hot[this.row * IRQ_ROW + ROW_FLOW] = flow;
-  }
-
-  /** `IRQD_*`, `IRQS_*` and `IRQ_*` bits. */
-  get status(): number {
-    return this.table.hot[this.row * IRQ_ROW + ROW_STATUS]!;
-  }
-
-  set status(status: number) {
-    this.table.hot[this.row * IRQ_ROW + ROW_STATUS] = status;
-  }
-
-  /** Head of the action chain. */
-  get action(): IrqAction | null {
-    return this.table.actions[this.row]!;
-  }
-
-  set action(action: IrqAction | null) {
-    this.table.actions[this.row] = action;
-  }
-
-  /** Events whose handlers all returned `IRQ_NONE`. */
-  get unhandled(): number {
-    return this.table.unhandled[this.row]!;
-  }
-
-  set unhandled(n: number) {
-    this.table.unhandled[this.row] = n;
-  }
-
-  /** The Xen event-channel state of the IRQ (`null` for IRQs of other layers). */
-  get info(): IrqInfo | null {
-    return this.infoRef;
-  }
-
-  set info(info: IrqInfo | null) {
-    this.infoRef = info;
-    if (this.table.descs[this.row] === this) this.table.refreshFlags(this.row);
   }
 
   /** Interrupts counted per CPU (`kstat_irqs`), as a view into the guest's table. */

@@ -55,7 +55,7 @@ import {
 } from './constants.js';
 import { XenDynChip, XenLateEoiChip, XenPercpuChip, XenPirqChip, type XenChipHost } from './chips.js';
 import { EvtchnIrqMap } from './evtchn-map.js';
-import { runFlow, runFlowAt, type FlowObserver } from './flows.js';
+import { runFlow, type FlowObserver } from './flows.js';
 import {
   IrqAction,
   IrqDesc,
@@ -72,7 +72,6 @@ import {
   IrqStats,
 } from './irq-desc.js';
 import { IrqInfo } from './irq-info.js';
-import { IRQ_ROW, IrqTable, ROW_FLAGS, ROW_INFO_HERE, ROW_IS_ACTIVE } from './irq-table.js';
 import { LINUX_2007_NO_PIRQS, Linux2007IrqSpace, choose2007Abi, requestIrq2007, type LinuxEra } from './era-2007.js';
 import { EvtchnDevice } from './evtchn-device.js';
 import { procInterruptsTable, renderProcInterrupts, type ProcInterruptsTable } from './proc-interrupts.js';
@@ -173,8 +172,6 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   readonly channelsOnCpu: Int32Array;
   /** Per-CPU interrupt counts of every IRQ (`kstat_irqs`), one table for all descriptors. */
   readonly irqStats: IrqStats;
-  /** The event-path fields of every IRQ's descriptor and info, one row per IRQ. */
-  readonly irqTable: IrqTable;
   /** Per-CPU IRQ epoch, bumped after every upcall loop. */
   readonly irqEpoch: Uint32Array;
   /** Per-CPU VIRQ→IRQ table, `NR_VIRQS` entries per CPU, -1 = none. */
@@ -208,7 +205,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   private readonly bus: EventBus;
   private readonly upcallPending: Uint8Array;
   private readonly evtchnToIrq: EvtchnIrqMap;
-  private readonly descs: (IrqDesc | undefined)[];
+  private readonly descs: (IrqDesc | undefined)[] = [];
   private readonly jiffyNs: number;
   private readonly spuriousThreshold: number;
   private readonly loopTimeoutNs: number;
@@ -266,8 +263,6 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     this.online = new Uint8Array(n).fill(1);
     this.channelsOnCpu = new Int32Array(n);
     this.irqStats = new IrqStats(n);
-    this.irqTable = new IrqTable(256, this.irqStats);
-    this.descs = this.irqTable.descs;
     this.irqEpoch = new Uint32Array(n);
     this.virqToIrq = new Int32Array(n * NR_VIRQS).fill(-1);
     this.ipiToIrq = new Int32Array(n * this.nrIpis).fill(-1);
@@ -286,7 +281,6 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     this.lateEoiChip = new XenLateEoiChip(this);
     this.percpuChip = new XenPercpuChip(this);
     this.pirqChip = new XenPirqChip(this);
-    this.irqTable.setFastAckChips(this, [this.dynChip, this.percpuChip]);
     this.evtchnDevice = new EvtchnDevice(this, ctx.hypercalls, options.evtchnRingSize);
 
     const live = this.abi.nrChannels();
@@ -368,11 +362,12 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
 
   /** Creates the descriptor and info of a freshly allocated IRQ number (`xen_irq_init`). */
   private initIrq(irq: number): IrqInfo {
-    const desc = new IrqDesc(irq, this.irqStats, this.irqTable);
+    const desc = new IrqDesc(irq, this.irqStats);
     desc.status |= IRQ_NOREQUEST;
-    const info = new IrqInfo(irq, this.irqTable);
+    const info = new IrqInfo(irq);
     info.spuriousThreshold = this.spuriousThreshold;
     desc.info = info;
+    this.descs[irq] = desc;
     return info;
   }
 
@@ -440,7 +435,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   private freeIrqInfo(info: IrqInfo): void {
     if (info.onEoiList) this.lateEoiListDel(info);
     this.channelsOnCpuDec(info);
-    this.irqTable.release(info.irq);
+    this.descs[info.irq] = undefined;
     this.irqSpace.free(info.irq);
   }
 
@@ -1172,32 +1167,9 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
       if (this.loopTimeout[cpu] === 0) this.loopTimeout[cpu] = now + this.loopTimeoutNs;
       else if (now > this.loopTimeout[cpu]!) this.loopDeferEoi[cpu] = 1;
     }
-    const t = this.irqTable;
-    const desc = t.descs[irq];
-    if (desc === undefined) return;
-    const b = irq * IRQ_ROW;
-    if ((t.hot[b + ROW_FLAGS]! & ROW_INFO_HERE) === 0) {
-      this.handleIrqOfInfo(desc, cpu);
-      return;
-    }
-    if (t.hot[b + ROW_IS_ACTIVE] !== 0) {
-      this.stats.droppedActive++;
-      return;
-    }
-    t.hot[b + ROW_IS_ACTIVE] = 1;
-    if (this.loopDeferEoi[cpu] !== 0) {
-      const info = desc.info!;
-      info.eoiCpu = cpu;
-      info.irqEpoch = this.irqEpoch[cpu]!;
-      info.eoiTime = this.jiffies() + this.eoiDelay;
-    }
-    runFlowAt(t, irq, desc, cpu, this);
-  }
-
-  /** `handlePort` for a descriptor whose info keeps its fields elsewhere (or has none). */
-  private handleIrqOfInfo(desc: IrqDesc, cpu: number): void {
-    const info = desc.info;
-    if (!info) return;
+    const desc = this.descs[irq];
+    const info = desc?.info;
+    if (!desc || !info) return;
     if (info.isActive !== 0) {
       this.stats.droppedActive++;
       return;
