@@ -5,7 +5,7 @@
  * back to itself, bind_evtchn_to_irq, FIFO set_priority, affinity to the port's vCPU, then
  * request_irq (which unmasks it).
  */
-import { abi2, core, fifo, linux } from './stack.js';
+import { abi2, core, fifo, linux, x86 } from './stack.js';
 
 /** Domain id of the benchmarked guest. */
 export const GUEST_DOMID = 1;
@@ -26,11 +26,14 @@ function countingHandler() {
  * @param {'2level'|'fifo'} abi
  * @param {number} vcpus
  * @param {number} [ports] - ports the workload will bind (sizes the IRQ space and port limit)
+ * @param {'null'|'x86'} [arch] - core's null architecture (default: flat IRQ space, lowest
+ *   free IRQ), or x86 (a PV guest's IRQ space with the modern `lower-bound` policy, growing
+ *   `nr_irqs` as IRQs are allocated)
  */
-export function buildPlatform(abi, vcpus, ports = 64) {
+export function buildPlatform(abi, vcpus, ports = 64, arch = 'null') {
   const isFifo = abi === 'fifo';
   const platform = core.createPlatform({
-    arch: core.archNull({ pirqs: 'none', nrIrqs: Math.max(4096, ports + 1024) }),
+    arch: arch === 'x86' ? x86.archX86({ dynIrqPolicy: 'lower-bound' }) : core.archNull({ pirqs: 'none', nrIrqs: Math.max(4096, ports + 1024) }),
     abis: isFifo ? [abi2.abi2Level(), fifo.abiFifo()] : [abi2.abi2Level()],
     guest: linux.guestLinux({ fifo: isFifo }),
     domains: [{ id: GUEST_DOMID, vcpus, maxEvtchnPort: isFifo ? FIFO_PORTS - 1 : 4095 }],

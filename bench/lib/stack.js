@@ -25,5 +25,7 @@ export const abi2 = await load('@evtchn/abi-2level');
 export const fifo = await load('@evtchn/abi-fifo');
 /** `@evtchn/guest-linux`. */
 export const linux = await load('@evtchn/guest-linux');
+/** `@evtchn/arch-x86`. */
+export const x86 = await load('@evtchn/arch-x86');
 /** `@evtchn/conformance` (the replay runners). */
 export const conformance = await load('@evtchn/conformance');
