@@ -16,6 +16,7 @@ import {
 import { TwoLevelAbi } from '@evtchn/abi-2level';
 import { describe, expect, it } from 'vitest';
 import {
+  IRQD_INPROGRESS,
   IRQF_PERCPU,
   IRQF_SHARED,
   IRQ_HANDLED,
@@ -157,6 +158,36 @@ describe.each(ABIS)('bind_evtchn_to_irq + request_irq (%s)', (abi) => {
     expect(r.runs).toEqual([irq]);
     expect(hvPending(t, port)).toBe(false);
     expect(t.guest.irqDesc(irq)!.kstat[0]).toBe(1);
+  });
+
+  it('lets a handler free its own IRQ and bind a new port that reuses the IRQ number', () => {
+    const t = boot(abi);
+    const first = loopback(t);
+    const irq = t.guest.bindEvtchnToIrq(first);
+    const old = t.guest.irqDesc(irq)!;
+    let second = -1;
+    const r = recorder();
+    const freer: IrqHandler = () => {
+      t.guest.freeIrq(irq, 'first');
+      t.guest.unbindFromIrq(irq);
+      second = loopback(t);
+      expect(t.guest.bindEvtchnToIrq(second)).toBe(irq); // lowest free IRQ: the same number
+      expect(t.guest.requestIrq(irq, r.handler, 0, 'second', 'second')).toBe(0);
+      return IRQ_HANDLED;
+    };
+    expect(t.guest.requestIrq(irq, freer, 0, 'first', 'first')).toBe(0);
+    t.hc.send(first);
+    t.guest.upcall(0);
+    // The old descriptor's flow finished on the old descriptor; the new one is untouched by it.
+    const fresh = t.guest.irqDesc(irq)!;
+    expect(fresh).not.toBe(old);
+    expect(fresh.status & IRQD_INPROGRESS).toBe(0);
+    expect(old.status & IRQD_INPROGRESS).toBe(0);
+    expect(t.guest.irqInfo(irq)!.isActive).toBe(0);
+    expect(t.guest.evtchnFromIrq(irq)).toBe(second);
+    t.hc.send(second);
+    t.guest.upcall(0);
+    expect(r.runs).toEqual([irq]);
   });
 
   it('refuses ports beyond the ABI with -ENOMEM', () => {
