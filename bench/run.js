@@ -5,7 +5,7 @@
  * through polymorphic call sites), and the parent prints a table and writes
  * bench/results.json. See bench/README.md for what each figure means and its target.
  *
- *   pnpm bench                    full suite (~2-3 minutes)
+ *   pnpm bench                    full suite (~5 minutes on a quiet machine)
  *   pnpm bench --quick            a fast subset (1 vCPU, one sample each, fewer events)
  *   pnpm bench --only a,b         only the named sections (throughput, sparse, alloc,
  *                                 memory, setup, domains, timed, hypercalls, flood)
