@@ -8,7 +8,7 @@
  *   pnpm bench                    full suite (~5 minutes on a quiet machine)
  *   pnpm bench --quick            a fast subset (1 vCPU, one sample each, fewer events)
  *   pnpm bench --only a,b         only the named sections (throughput, sparse, alloc,
- *                                 memory, setup, domains, timed, hypercalls, flood)
+ *                                 memory, setup, domains, timed, runmem, hypercalls, flood)
  *   pnpm bench --replay FILE      run one replay scenario in a loop (events/s or steps/s)
  *   pnpm bench --out FILE         write the JSON somewhere else
  */
@@ -31,6 +31,7 @@ const SUITES = {
   replay: ['./suites/replay.js', 'measureReplay'],
   setup: ['./suites/setup.js', 'measureSetup'],
   timed: ['./suites/timed.js', 'measureTimed'],
+  runmem: ['./suites/run-memory.js', 'measureRunMemory'],
 };
 
 /**
@@ -243,6 +244,31 @@ function timedSection(opts, results) {
   );
 }
 
+function runMemorySection(opts, results) {
+  const durations = opts.quick ? ['1s', '4s'] : ['1s', '32s'];
+  const runs = durations.map((duration) => {
+    progress(`run memory: the default demo for ${duration} of virtual time`);
+    return runChild('runmem', { kind: 'duration', duration });
+  });
+  const heavyDuration = opts.quick ? '10ms' : '50ms';
+  progress(`run memory: heavy traced run, ${heavyDuration} at 1e9 sends/s`);
+  const heavy = runChild('runmem', { kind: 'heavy-trace', duration: heavyDuration });
+  results.runMemory = { runs, heavy };
+  const MB = (b) => (b / 1e6).toFixed(1);
+  table(
+    'Memory of `evtchn run` as virtual time grows (live heap after GC at the end; peak RSS), and a heavy run with --trace streaming',
+    ['run', 'events', 'wall s', 'live MB', 'peak RSS MB', 'trace MB'],
+    [...runs, heavy].map((r) => [
+      r.kind === 'duration' ? `demo, ${r.duration}` : `heavy traced, ${r.duration}`,
+      r.events,
+      r.wallSeconds.toFixed(1),
+      MB(r.liveBytesAtEnd),
+      MB(r.maxRssBytes),
+      MB(r.traceBytes),
+    ]),
+  );
+}
+
 function hypercallSection(opts, results) {
   progress('hypercalls');
   const r = medianFields(opts.quick ? 1 : 3, () => runChild('hypercalls', { minSeconds: opts.quick ? 0.1 : 0.3, samples: opts.quick ? 1 : 3 }));
@@ -322,6 +348,19 @@ function targets(results) {
       out.push({ target: `replay bind + close >= 3M cycles/s (${abi})`, anchor: '', measured: `${M(v)}M (cpu-time ${M(cpu)}M)`, ok: v >= 3e6 });
     }
   }
+  if (results.runMemory) {
+    const [short, long] = results.runMemory.runs;
+    const live = long.liveBytesAtEnd / short.liveBytesAtEnd;
+    const rss = long.maxRssBytes / short.maxRssBytes;
+    out.push({
+      target: `a ${long.duration} run uses no more memory than a ${short.duration} run (+10%)`,
+      anchor: '',
+      measured: `live ${(long.liveBytesAtEnd / 1e6).toFixed(1)} vs ${(short.liveBytesAtEnd / 1e6).toFixed(1)} MB (${pct(live)}); peak RSS ${pct(rss)}`,
+      ok: live <= 1.1 && rss <= 1.1,
+    });
+    const h = results.runMemory.heavy;
+    out.push({ target: `heavy traced run (${h.duration}, 1e9 sends/s) under 1 GiB RSS`, anchor: '', measured: `${(h.maxRssBytes / 1e6).toFixed(0)} MB peak RSS, ${(h.traceBytes / 1e6).toFixed(0)} MB of trace`, ok: h.maxRssBytes < 2 ** 30 });
+  }
   if (results.timed.length === 0) out.push({ target: 'timed mode >= 50% of the immediate-mode events/s', anchor: '', measured: 'not run', ok: null });
   for (const t of results.timed) {
     out.push({
@@ -393,11 +432,11 @@ async function main(argv) {
     const rows = Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(1) : String(v)]);
     table(`Replay ${opts.replay} in a loop`, ['figure', 'value'], rows);
   } else {
-    const sections = { throughput: throughputSection, sparse: sparseSection, alloc: allocSection, memory: memorySection, setup: setupSection, domains: domainsSection, timed: timedSection, hypercalls: hypercallSection, flood: floodSection };
+    const sections = { throughput: throughputSection, sparse: sparseSection, alloc: allocSection, memory: memorySection, setup: setupSection, domains: domainsSection, timed: timedSection, runmem: runMemorySection, hypercalls: hypercallSection, flood: floodSection };
     for (const [name, fn] of Object.entries(sections)) if (!opts.only || opts.only.has(name)) fn(opts, results);
     results.targets = targets(results);
     table(
-      `Targets (issue 17), load average at start ${results.meta.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}, now ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+      `Targets (issues 14 and 17), load average at start ${results.meta.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}, now ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
       ['target', 'C anchor', 'measured', 'met'],
       results.targets.map((t) => [t.target, t.anchor, t.measured, t.ok === null ? 'pending' : t.ok ? 'yes' : 'NO']),
     );

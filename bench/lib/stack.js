@@ -29,3 +29,5 @@ export const linux = await load('@evtchn/guest-linux');
 export const x86 = await load('@evtchn/arch-x86');
 /** `@evtchn/conformance` (the replay runners). */
 export const conformance = await load('@evtchn/conformance');
+/** `@evtchn/cli` (`runConfigFile`: a configuration run as `evtchn run` runs it). */
+export const cli = await load('@evtchn/cli');
