@@ -18,6 +18,7 @@ export default defineConfig({
       { find: /^@evtchn\/guest-linux$/, replacement: pkg('guest-linux') },
       { find: /^@evtchn\/arch-x86$/, replacement: pkg('arch-x86') },
       { find: /^@evtchn\/arch-arm$/, replacement: pkg('arch-arm') },
+      { find: /^@evtchn\/conformance\/testing$/, replacement: pkg('conformance', 'src/testing.ts') },
       { find: /^@evtchn\/conformance$/, replacement: pkg('conformance') },
       { find: /^@evtchn\/sim$/, replacement: pkg('sim') },
       { find: /^@evtchn\/cli$/, replacement: pkg('cli') },

@@ -3,17 +3,23 @@
  * guest domain on a platform whose hypervisor side is the real core + ABI and whose guest
  * side is the real Linux event layer (`@evtchn/guest-linux`) + the ABI's guest half. Every
  * step but `upcall` runs on CPU 0; `upcall V` runs the guest's upcall loop on vCPU V.
+ *
+ * The ABI is the scenario's built-in one (`2level`, `fifo`) unless the caller offers its own
+ * ABI plugins: then the platform offers those and nothing else, so a plugin's replay can never
+ * fall back to a built-in ABI.
  */
 import { abi2Level } from '@evtchn/abi-2level';
-import { FIFO_LINKED, FifoHypervisorSide, abiFifo } from '@evtchn/abi-fifo';
+import { abiFifo } from '@evtchn/abi-fifo';
 import {
   DOMID_SELF,
   UNLIMITED_EVTCHN_PORT,
   archNull,
   createPlatform,
   type Domain,
+  type EventAbi,
   type EventChannelOps,
   type Hypervisor,
+  type Plugin,
 } from '@evtchn/core';
 import { IRQ_HANDLED, LinuxGuest, guestLinux, type IrqHandler } from '@evtchn/guest-linux';
 import { ScenarioError, expectArray, expectObject } from './scenario.js';
@@ -88,14 +94,23 @@ class DeliveryReplay {
     return IRQ_HANDLED;
   };
 
+  /** The ABI descriptor the guest booted on. */
+  readonly abi: EventAbi;
+
+  /**
+   * @param abi - the scenario's ABI (decides FIFO priorities on `bind`)
+   * @param vcpus - vCPUs of the guest
+   * @param plugins - ABI plugins to offer instead of the built-in ones
+   */
   constructor(
     abi: '2level' | 'fifo',
     private readonly vcpus: number,
+    plugins?: readonly Plugin[],
   ) {
     this.fifo = abi === 'fifo';
     const platform = createPlatform({
       arch: archNull({ pirqs: 'none' }),
-      abis: this.fifo ? [abi2Level(), abiFifo()] : [abi2Level()],
+      abis: plugins ?? (this.fifo ? [abi2Level(), abiFifo()] : [abi2Level()]),
       guest: guestLinux({ fifo: this.fifo }),
       // SPEC §6.1: the replayed guest has no per-domain port cap, only the ABI's own limit.
       domains: [{ id: GUEST_DOMID, vcpus, maxEvtchnPort: UNLIMITED_EVTCHN_PORT }],
@@ -107,7 +122,12 @@ class DeliveryReplay {
     this.domain = pd.domain;
     if (!(pd.guest instanceof LinuxGuest)) throw new Error('evtchn-replay/1: the platform did not boot the Linux guest layer');
     this.guest = pd.guest;
-    if (this.guest.abiName !== abi) throw new Error(`evtchn-replay/1: the guest booted on ${this.guest.abiName}, not ${abi}`);
+    // The guest names the guest half it set up; a plugin's halves may carry another name than
+    // its descriptor, so a platform offering one ABI booted on that one.
+    const booted = platform.abis.find((a) => a.name === this.guest.abiName) ?? (platform.abis.length === 1 ? platform.abis[0] : undefined);
+    if (booted === undefined) throw new Error(`evtchn-replay/1: the guest booted on ${this.guest.abiName}, which the platform does not offer`);
+    if (plugins === undefined && booted.name !== abi) throw new Error(`evtchn-replay/1: the guest booted on ${booted.name}, not ${abi}`);
+    this.abi = booted;
     this.hc = this.domain.hypercalls;
   }
 
@@ -214,25 +234,75 @@ class DeliveryReplay {
     this.guest.unbindFromIrq(irq);
   }
 
-  /** `pending N`: the hypervisor's view of the port (FIFO adds the LINKED bit of its event word). */
+  /**
+   * `pending N`: the hypervisor's view of the port. `linked` is the ABI's `isBusy` (FIFO: the
+   * LINKED bit of the event word; an ABI without queues is never busy).
+   */
   private pending(port: number): Record<string, unknown> {
     const abi = this.domain.abi;
-    let linked = false;
-    if (abi instanceof FifoHypervisorSide) {
-      const word = abi.eventWord(port);
-      linked = word !== undefined && (word & FIFO_LINKED) !== 0;
-    }
+    const linked = abi.isBusy?.(port) ?? false;
     return { op: 'pending', pending: abi.isPending(port), masked: abi.isMasked(port), linked };
   }
+}
+
+/** Options of {@link runDeliveryReplay} and {@link replayDelivery}. */
+export interface DeliveryReplayOptions {
+  /**
+   * ABI plugins the replayed platform offers instead of the built-in ones (the guest boots on
+   * the first it can set up). The scenario's `abi` then only says whose rules the steps follow
+   * (FIFO priorities on `bind`).
+   */
+  readonly abis?: readonly Plugin[];
+}
+
+/** What {@link replayDelivery} produced. */
+export interface DeliveryReplayResult {
+  /** One JSON line per step, in step order. */
+  readonly lines: string[];
+  /** The ABI descriptor the replayed guest ran on. */
+  readonly abi: EventAbi;
+}
+
+/**
+ * Runs an `evtchn-replay/1` delivery scenario and says which ABI the guest ran on; the runner
+ * `describeEventAbiConformance` takes (`replay: replayDelivery`).
+ * @param scenario - the parsed JSON scenario
+ * @param options - ABI plugins to replay on instead of the built-in ABIs
+ * @throws ScenarioError when the scenario is malformed (naming the JSON path of the bad field)
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { replayDelivery } from '@evtchn/conformance';
+ * import { abi2Level } from '@evtchn/abi-2level';
+ *
+ * const { lines, abi } = replayDelivery(
+ *   { format: 'evtchn-replay/1', abi: '2level', vcpus: 1, steps: [{ op: 'bind', vcpu: 0 }] },
+ *   { abis: [abi2Level()] },
+ * );
+ * console.log(abi.name, lines);
+ * ```
+ */
+export function replayDelivery(scenario: unknown, options: DeliveryReplayOptions = {}): DeliveryReplayResult {
+  const { steps, replay } = prepare(scenario, options);
+  const lines = steps.map((raw, i) => {
+    const path = `$.steps[${i}]`;
+    return JSON.stringify(replay.step(expectObject(raw, path), path));
+  });
+  return { lines, abi: replay.abi };
 }
 
 /**
  * Runs an `evtchn-replay/1` delivery scenario.
  * @param scenario - the parsed JSON scenario
+ * @param options - ABI plugins to replay on instead of the built-in ABIs
  * @returns one JSON line per step, in step order
  * @throws ScenarioError when the scenario is malformed (naming the JSON path of the bad field)
  */
-export function runDeliveryReplay(scenario: unknown): string[] {
+export function runDeliveryReplay(scenario: unknown, options: DeliveryReplayOptions = {}): string[] {
+  return replayDelivery(scenario, options).lines;
+}
+
+function prepare(scenario: unknown, options: DeliveryReplayOptions): { steps: unknown[]; replay: DeliveryReplay } {
   const sc = expectObject(scenario, '$');
   if (sc.format !== 'evtchn-replay/1') throw new ScenarioError('$.format', `expected "evtchn-replay/1", got ${JSON.stringify(sc.format)}`);
   const abi = sc.abi;
@@ -241,9 +311,7 @@ export function runDeliveryReplay(scenario: unknown): string[] {
   if (typeof vcpus !== 'number' || !Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS)
     throw new ScenarioError('$.vcpus', `expected an integer 1..${MAX_VCPUS}, got ${JSON.stringify(vcpus)}`);
   const steps = expectArray(sc.steps, '$.steps');
-  const replay = new DeliveryReplay(abi, vcpus);
-  return steps.map((raw, i) => {
-    const path = `$.steps[${i}]`;
-    return JSON.stringify(replay.step(expectObject(raw, path), path));
-  });
+  if (options.abis !== undefined && (!Array.isArray(options.abis) || options.abis.length === 0))
+    throw new ScenarioError('options.abis', 'expected a non-empty array of ABI plugins');
+  return { steps, replay: new DeliveryReplay(abi, vcpus, options.abis) };
 }

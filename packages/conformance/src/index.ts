@@ -17,6 +17,10 @@ export {
   replayHypercalls,
   runHypercallReplay,
   runDeliveryReplay,
+  replayDelivery,
+  type DeliveryReplayOptions,
+  type DeliveryReplayResult,
   type ReplayRun,
   type ReplayMismatch,
 } from './replay.js';
+export { vectorsDir, type VectorKind } from './vectors.js';

@@ -1,12 +1,17 @@
 /*
  * The delivery vectors (`evtchn-replay/1`, SPEC §6) as conformance checks. Replaying a vector
  * needs a guest layer (the Linux IRQ layer decides masking, acks and affinity), which core must
- * not depend on, so the caller brings the runner: `replay(scenario) => lines`, e.g. the CLI's
- * delivery replay built on the real guest layer.
+ * not depend on, so the caller brings the runner (`@evtchn/conformance`'s `replayDelivery`).
+ * The runner is handed the plugin under test and reports the ABI the guest actually ran on, so a
+ * runner that quietly replays a built-in ABI instead cannot make a plugin pass.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConformanceViolation } from './conformance.js';
+import { container as rootContainer } from 'tsyringe';
+import type { EventAbi } from '../contracts/abi.js';
+import type { Plugin } from '../platform/plugin.js';
+import { EventAbi as EventAbiToken } from '../tokens.js';
+import { ConformanceViolation, type ConformanceResult } from './conformance.js';
 
 /** One delivery vector: a scenario and the lines the reference code printed for it. */
 export interface DeliveryVector {
@@ -18,8 +23,25 @@ export interface DeliveryVector {
   readonly expected: readonly string[];
 }
 
-/** Runs an `evtchn-replay/1` scenario and returns one JSON line per step. */
-export type DeliveryReplayRunner = (scenario: unknown) => readonly string[];
+/** What a {@link DeliveryReplayRunner} is given besides the scenario. */
+export interface DeliveryReplayOptions {
+  /** The ABI plugins the replayed platform offers (the suite passes only the plugin under test). */
+  readonly abis: readonly Plugin[];
+}
+
+/** What one delivery replay produced. */
+export interface DeliveryReplayResult {
+  /** One JSON line per step. */
+  readonly lines: readonly string[];
+  /** The ABI descriptor the replayed guest ran on (taken from the replayed platform). */
+  readonly abi: EventAbi;
+}
+
+/**
+ * Runs an `evtchn-replay/1` scenario on a platform offering `options.abis` (and nothing else)
+ * and returns its output and the ABI the guest ran on, e.g. `replayDelivery` of `@evtchn/conformance`.
+ */
+export type DeliveryReplayRunner = (scenario: unknown, options: DeliveryReplayOptions) => DeliveryReplayResult;
 
 /**
  * Reads every `NAME.json` with a `NAME.expected.jsonl` next to it from a directory, such as
@@ -64,14 +86,48 @@ function canonical(line: string): string {
 }
 
 /**
- * Replays one vector and compares the output with the expected lines as JSON objects.
+ * Wraps what an ABI factory returned as a plugin, so a runner can offer it on a platform: a
+ * plugin is used as it is; a bare descriptor is registered by value.
+ * @param made - an ABI plugin or descriptor
+ */
+export function asAbiPlugin(made: Plugin | EventAbi): Plugin {
+  if (typeof (made as Partial<Plugin>).register === 'function' && (made as Partial<Plugin>).kind !== undefined) return made as Plugin;
+  const abi = made as EventAbi;
+  return {
+    name: `abi-${abi.name}`,
+    kind: 'abi',
+    register(container) {
+      container.register(EventAbiToken, { useValue: abi });
+    },
+  };
+}
+
+/**
+ * Replays one vector on the ABI `subject` and compares the output with the expected lines as
+ * JSON objects.
+ *
+ * The runner is given only `subject` and must report that the guest ran on it: a replay whose
+ * guest ran on an ABI of another name or class (a built-in one replayed in place of the plugin) is
+ * refused as a violation, so it can never pass.
  * @param vector - the vector
  * @param replay - the replay runner
- * @throws ConformanceViolation (rule `delivery.<name>`, SPEC §6) naming the first differing step
+ * @param subject - the ABI under test (a fresh plugin or descriptor)
+ * @throws ConformanceViolation (rule `delivery.<name>`, SPEC §6) naming the first differing step,
+ *   or saying the replay did not run on `subject`
  */
-export function checkDeliveryVector(vector: DeliveryVector, replay: DeliveryReplayRunner): void {
+export function checkDeliveryVector(vector: DeliveryVector, replay: DeliveryReplayRunner, subject: Plugin | EventAbi): void {
   const id = `delivery.${vector.name}`;
-  const actual = replay(vector.scenario);
+  const plugin = asAbiPlugin(subject);
+  const expectedAbi = resolveAbiOf(plugin, id);
+  const result = replay(vector.scenario, { abis: [plugin] });
+  const ran = result?.abi;
+  if (ran === undefined || ran === null || ran.name !== expectedAbi.name || ran.constructor !== expectedAbi.constructor)
+    throw new ConformanceViolation(
+      id,
+      '§6',
+      `the replay ran on ABI '${String(ran?.name)}' (${ran?.constructor?.name ?? 'unknown class'}), not on the plugin's ABI '${expectedAbi.name}' (${expectedAbi.constructor.name}): a runner must replay the plugin it is given, never a built-in ABI in its place`,
+    );
+  const actual = result.lines;
   const n = Math.max(actual.length, vector.expected.length);
   for (let i = 0; i < n; i++) {
     const a = actual[i];
@@ -82,6 +138,15 @@ export function checkDeliveryVector(vector: DeliveryVector, replay: DeliveryRepl
   }
 }
 
+/** The EventAbi a plugin registers, in a throw-away container (to learn its name and class). */
+function resolveAbiOf(plugin: Plugin, id: string): EventAbi {
+  const c = rootContainer.createChildContainer();
+  plugin.register(c);
+  if (!c.isRegistered(EventAbiToken)) throw new ConformanceViolation(id, '§6', `plugin '${plugin.name}' registered no EventAbi`);
+  const all = c.resolveAll<EventAbi>(EventAbiToken);
+  return all[all.length - 1]!;
+}
+
 /**
  * The vectors of `source` written for the ABI named `abiName`.
  * @param source - a directory (see {@link loadDeliveryVectors}) or vectors already loaded
@@ -90,4 +155,35 @@ export function checkDeliveryVector(vector: DeliveryVector, replay: DeliveryRepl
 export function deliveryVectorsFor(source: string | readonly DeliveryVector[], abiName: string): DeliveryVector[] {
   const all = typeof source === 'string' ? loadDeliveryVectors(source) : source;
   return all.filter((v) => v.scenario.abi === abiName);
+}
+
+/** Options of {@link checkDeliveryConformance}. */
+export interface DeliveryConformanceOptions {
+  /** The replay runner (`replayDelivery` of `@evtchn/conformance`). */
+  readonly replay: DeliveryReplayRunner;
+  /** A directory of vectors or vectors already loaded. */
+  readonly vectors: string | readonly DeliveryVector[];
+  /** Whose vectors to replay, when the ABI's own name is not one the vectors use. */
+  readonly vectorAbiName?: string;
+}
+
+/**
+ * Replays every matching delivery vector on a fresh instance of the ABI and reports one result
+ * per vector (rule `delivery.<vector>`) instead of throwing; the programmatic twin of the
+ * delivery part of `describeEventAbiConformance`.
+ * @param factory - creates the ABI plugin or descriptor (called once per vector)
+ * @param options - runner, vectors and the vectors' ABI name
+ * @returns one result per vector; empty when no vector is written for the ABI
+ */
+export function checkDeliveryConformance(factory: () => Plugin | EventAbi, options: DeliveryConformanceOptions): ConformanceResult[] {
+  const first = factory();
+  const name = resolveAbiOf(asAbiPlugin(first), 'delivery').name;
+  return deliveryVectorsFor(options.vectors, options.vectorAbiName ?? name).map((v) => {
+    try {
+      checkDeliveryVector(v, options.replay, factory());
+      return { rule: `delivery.${v.name}`, ok: true };
+    } catch (e) {
+      return { rule: `delivery.${v.name}`, ok: false, message: e instanceof Error ? e.message : String(e) };
+    }
+  });
 }

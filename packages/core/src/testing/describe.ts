@@ -19,14 +19,21 @@ import {
 /** Options of {@link describeEventAbiConformance}. */
 export interface DescribeEventAbiOptions extends EventAbiConformanceOptions {
   /**
-   * Replays an `evtchn-replay/1` scenario on a platform with this ABI and a real guest layer
-   * (e.g. the CLI's delivery replay). When given together with `vectors`, every vector whose
-   * `abi` is this ABI's name becomes a test named `delivery.<vector>`.
+   * Replays an `evtchn-replay/1` scenario on a platform offering only the plugin under test and
+   * a real guest layer (`replayDelivery` of `@evtchn/conformance`). When given together with
+   * `vectors`, every vector whose `abi` is this ABI's name (or `vectorAbiName`) becomes a test
+   * named `delivery.<vector>`, replayed on a fresh instance of the plugin; a replay that ran on
+   * any other ABI fails. `describeEventAbiConformance` of `@evtchn/conformance/testing` fills in
+   * both.
    */
   replay?: DeliveryReplayRunner;
   /** The delivery vectors: a directory such as `conformance/delivery`, or vectors already loaded. */
   vectors?: string | readonly DeliveryVector[];
-  /** The ABI name the vectors use, when it differs from the descriptor's name. */
+  /**
+   * Whose vectors to replay on this ABI, when its name is not one the vectors use (e.g.
+   * `'2level'` for an ABI that promises 2-level delivery order). The vectors still run on this
+   * ABI, never on the one they are named after.
+   */
   vectorAbiName?: string;
 }
 
@@ -53,10 +60,12 @@ export function describeEventAbiConformance(factory: EventAbiFactory, options: D
       else it(title, () => runRule(rule, new AbiFixture(factory, options)));
     }
     const { replay, vectors } = options;
+    if ((replay === undefined) !== (vectors === undefined))
+      throw new Error(`event ABI conformance '${name}': 'replay' and 'vectors' go together; give both or neither`);
     if (replay && vectors !== undefined) {
       const mine = deliveryVectorsFor(vectors, options.vectorAbiName ?? name);
       if (mine.length === 0) it.skip(`delivery vectors: none for ABI '${options.vectorAbiName ?? name}'`, () => {});
-      for (const v of mine) it(`delivery.${v.name}: replay matches the reference output`, () => checkDeliveryVector(v, replay));
+      for (const v of mine) it(`delivery.${v.name}: replay on ${name} matches the reference output`, () => checkDeliveryVector(v, replay, factory()));
     }
   });
 }

@@ -15,9 +15,14 @@ export { eventAbiRules, checkEventAbiConformance, eventAbiName, type EventAbiCon
 export {
   loadDeliveryVectors,
   checkDeliveryVector,
+  checkDeliveryConformance,
   deliveryVectorsFor,
+  asAbiPlugin,
   type DeliveryVector,
   type DeliveryReplayRunner,
+  type DeliveryReplayOptions,
+  type DeliveryReplayResult,
+  type DeliveryConformanceOptions,
 } from './delivery-vectors.js';
 export {
   architectureRules,
