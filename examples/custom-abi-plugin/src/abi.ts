@@ -45,7 +45,7 @@ export class ThreeLevelAbi implements EventAbi {
  * const platform = createPlatform({ arch: archNull(), abis: [abi3Level()], domains: [{ id: 0 }] });
  * ```
  */
-export function abi3Level(): Plugin {
+export function abi3Level(): Plugin<'abi'> {
   return {
     name: 'abi-3level',
     kind: 'abi',

@@ -44,7 +44,7 @@ describe('the FLASK-like policy example', () => {
 
   it('is enforced by a platform built from a configuration, loaded by module specifier', async () => {
     const url = new URL('./index.ts', import.meta.url).href;
-    const policy = await loadPlugin(url, 'policy', options);
+    const policy = await loadPlugin(url, 'policy', { options });
     const { abi2Level } = await import('@evtchn/abi-2level');
     const platform = createPlatform({
       arch: archNull(),

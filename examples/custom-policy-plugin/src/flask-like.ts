@@ -89,7 +89,7 @@ export class FlaskLikePolicy implements SecurityPolicy {
  * const policy = flaskLikePolicy({ allowBind: [{ from: 'frontend_t', to: 'backend_t' }] });
  * ```
  */
-export function flaskLikePolicy(options: FlaskLikePolicyOptions): Plugin {
+export function flaskLikePolicy(options: FlaskLikePolicyOptions): Plugin<'policy'> {
   return {
     name: 'policy-flask-like',
     kind: 'policy',

@@ -5,7 +5,7 @@
  */
 import type { DependencyContainer } from 'tsyringe';
 import type { AbiGuestContext, AbiHypervisorContext, Plugin } from '@evtchn/core';
-import { EventAbi } from '@evtchn/core';
+import { EventAbi, PLUGIN_API_VERSION } from '@evtchn/core';
 import { TwoLevelGuestSide } from './guest-side.js';
 import { TwoLevelGuestSide2007, type TwoLevelGuestEra } from './guest-side-2007.js';
 import { TwoLevelHypervisorSide } from './hypervisor-side.js';
@@ -59,10 +59,11 @@ export class TwoLevelAbi implements EventAbi {
  * token.
  * @param options - ABI options
  */
-export function abi2Level(options: TwoLevelAbiOptions = {}): Plugin {
+export function abi2Level(options: TwoLevelAbiOptions = {}): Plugin<'abi'> {
   return {
     name: 'abi-2level',
     kind: 'abi',
+    apiVersion: PLUGIN_API_VERSION,
     register(container: DependencyContainer): void {
       container.register(EventAbi, { useValue: new TwoLevelAbi(options) });
     },

@@ -5,7 +5,7 @@
  */
 import type { DependencyContainer } from 'tsyringe';
 import type { AbiGuestContext, AbiHypervisorContext, Plugin } from '@evtchn/core';
-import { EventAbi } from '@evtchn/core';
+import { EventAbi, PLUGIN_API_VERSION } from '@evtchn/core';
 import { FifoGuestSide, type FifoGuestOptions } from './guest-side.js';
 import { checkInitControlArgs, FifoHypervisorSide } from './hypervisor-side.js';
 import { FIFO_LINK_BITS, FIFO_MAX_PORTS } from './layout.js';
@@ -83,10 +83,11 @@ export class FifoAbi implements EventAbi {
  * platformScope.resolveAll<EventAbi>(EventAbi); // includes the FIFO ABI
  * ```
  */
-export function abiFifo(options: FifoAbiOptions = {}): Plugin {
+export function abiFifo(options: FifoAbiOptions = {}): Plugin<'abi'> {
   return {
     name: 'abi-fifo',
     kind: 'abi',
+    apiVersion: PLUGIN_API_VERSION,
     register(c: DependencyContainer): void {
       c.register(EventAbi, { useValue: new FifoAbi(options) });
     },

@@ -14,6 +14,7 @@ import {
   Architecture as ArchitectureToken,
   Clock as ClockToken,
   Errno,
+  PLUGIN_API_VERSION,
   Scheduler as SchedulerToken,
   VcpuRunner as VcpuRunnerToken,
   XenError,
@@ -591,10 +592,11 @@ export class ArmArchitecture implements Architecture {
  * The Arm architecture plugin. The platform's `Clock` and `Scheduler` are taken from the
  * container when registered there and not given in `options`.
  */
-export function archArm(options: ArchArmOptions = {}): Plugin {
+export function archArm(options: ArchArmOptions = {}): Plugin<'arch'> {
   return {
     name: 'arch-arm',
     kind: 'arch',
+    apiVersion: PLUGIN_API_VERSION,
     register(c: DependencyContainer) {
       c.register(ArchitectureToken, {
         useFactory: instanceCachingFactory((dc) => {

@@ -3,7 +3,7 @@
  * container.
  */
 import type { DependencyContainer } from 'tsyringe';
-import { Architecture, Clock, Scheduler, VcpuRunner } from '@evtchn/core';
+import { Architecture, Clock, PLUGIN_API_VERSION, Scheduler, VcpuRunner } from '@evtchn/core';
 import type { Plugin } from '@evtchn/core';
 import { X86Architecture, type ArchX86Options } from './architecture.js';
 
@@ -18,10 +18,11 @@ export const ARCH_X86_PLUGIN_NAME = 'arch-x86';
  * upcalls.
  * @param options - machine and policy options
  */
-export function archX86(options: ArchX86Options = {}): Plugin {
+export function archX86(options: ArchX86Options = {}): Plugin<'arch'> {
   return {
     name: ARCH_X86_PLUGIN_NAME,
     kind: 'arch',
+    apiVersion: PLUGIN_API_VERSION,
     register(container: DependencyContainer): void {
       // One instance per registration, created on first resolve so that the platform clock
       // may be registered after the plugin. (A type-only tsyringe import keeps the package

@@ -13,7 +13,9 @@ import { ConfigError, XenError, dumpEventChannels, lsevtchn, parseDuration, type
 import { replayAndCompare, readScenario, runScenario, ScenarioError } from '@evtchn/conformance';
 import { LinuxGuest } from '@evtchn/guest-linux';
 import { DEFAULT_RUN_DURATION, hypervisorFromFile, loadConfigFile, runConfigFile } from './run/command.js';
-import { checkConfigFile } from './run/check.js';
+import { checkConfigFile, type CheckOptions } from './run/check.js';
+import type { PluginResolveOptions } from './run/plugins.js';
+import { pluginCommand } from './plugin/command.js';
 import { estimateRun, LONG_RUN_SECONDS, type RunEstimate } from './run/estimate.js';
 import { formatRunReport, runReportJson } from './run/format.js';
 import { progressMode, type ProgressStream } from './text/progress.js';
@@ -199,7 +201,9 @@ function runCommand(program: Command, ctx: Ctx): void {
     .option('--json', 'print the report as one JSON document (see docs/guides/command-line.md)')
     .option('--progress', 'show progress (virtual time, events/s, ETA) on stderr even when it is not a terminal')
     .option('--no-progress', 'no progress, even on a terminal')
-    .action(async (file: string, opts: { duration?: string; seed?: string; trace?: string; json?: boolean; progress?: boolean }) => {
+    .option('--allow-url-modules', 'allow data: and node: module specifiers')
+    .option('--allow-outside-modules', "allow module paths outside the configuration's folder")
+    .action(async (file: string, opts: { duration?: string; seed?: string; trace?: string; json?: boolean; progress?: boolean } & PluginResolveOptions) => {
       const seed = opts.seed === undefined ? undefined : parseIntArg('--seed', opts.seed, 0xffffffff);
       const cfg = loadConfigFile(file);
       const durationNs = parseDuration(opts.duration ?? cfg.run?.duration ?? DEFAULT_RUN_DURATION, opts.duration ? '--duration' : 'run.duration');
@@ -211,6 +215,7 @@ function runCommand(program: Command, ctx: Ctx): void {
         tracePath: opts.trace,
         progress: progressMode(opts.progress, stream, ctx.env),
         progressStream: stream,
+        modules: { allowUrlModules: opts.allowUrlModules, allowOutsideModules: opts.allowOutsideModules },
       });
       if (opts.json) {
         ctx.json(
@@ -234,15 +239,18 @@ function validateCommand(program: Command, ctx: Ctx): void {
     .description('check a platform configuration as run would, reporting every problem with its line, column and field path')
     .argument('<config>', 'platform configuration file')
     .option('--json', 'print one JSON document (see docs/guides/command-line.md)')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .option('--load', 'import module plugins and check what they register (runs their code; without it nothing is imported)')
+    .option('--allow-url-modules', 'allow data: and node: module specifiers')
+    .option('--allow-outside-modules', "allow module paths outside the configuration's folder")
+    .action(async (file: string, opts: { json?: boolean } & CheckOptions) => {
       try {
-        const { cfg, durationNs, estimate } = await checkConfigFile(file);
+        const { cfg, durationNs, estimate, notes } = await checkConfigFile(file, undefined, opts);
         const warning = warnIfLong(ctx, estimate, durationNs);
         const domains = cfg.domains.length;
         const workloads = (cfg.workloads ?? []).length;
         if (opts.json)
-          ctx.json<ValidateJson>({ file, valid: true, domains, workloads, problems: [], warnings: warning ? [warning] : [], estimate: { ...estimate, durationNs } });
-        else ctx.io.out(`${file}: valid (${domains} domain(s), ${workloads} workload(s))\n`);
+          ctx.json<ValidateJson>({ file, valid: true, domains, workloads, problems: [], warnings: [...(warning ? [warning] : []), ...notes], estimate: { ...estimate, durationNs } });
+        else ctx.io.out(`${notes.map((n) => `${n}\n`).join('')}${file}: valid (${domains} domain(s), ${workloads} workload(s))\n`);
       } catch (e) {
         if (!opts.json || !(e instanceof ConfigError)) throw e;
         ctx.json<ValidateJson>({ file, valid: false, problems: e.problems, warnings: [] });
@@ -349,6 +357,7 @@ const COMMANDS: ReadonlyArray<(program: Command, ctx: Ctx) => void> = [
   lsevtchnCommand,
   dumpCommand,
   sweepCommand,
+  (program, ctx) => pluginCommand(program, ctx.io),
 ];
 
 /** Builds the command tree. */

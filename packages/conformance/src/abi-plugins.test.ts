@@ -4,7 +4,7 @@
 import { TwoLevelAbi, abi2Level } from '@evtchn/abi-2level';
 import { abiFifo } from '@evtchn/abi-fifo';
 import type { AbiGuestContext, Plugin } from '@evtchn/core';
-import { EventAbi } from '@evtchn/core';
+import { EventAbi, GuestOsFactory as GuestOsFactoryToken } from '@evtchn/core';
 import { checkDeliveryConformance, deliveryVectorsFor } from '@evtchn/core/testing';
 import { describe, expect, it } from 'vitest';
 import { replayDelivery, runDeliveryReplay } from './delivery.js';
@@ -20,7 +20,7 @@ class SilentAbi extends TwoLevelAbi {
   }
 }
 
-const silentPlugin = (): Plugin => ({
+const silentPlugin = (): Plugin<'abi'> => ({
   name: 'abi-silent',
   kind: 'abi',
   register(c) {
@@ -79,5 +79,22 @@ describe('delivery replay on ABI plugins', () => {
   it('refuses an empty plugin list', () => {
     const v = vectors[0]!;
     expect(() => replayDelivery(v.scenario, { abis: [] })).toThrow(/options\.abis/);
+  });
+});
+
+describe('the guest-layer suite', () => {
+  it('fails a guest whose upcall does nothing, naming the rule', async () => {
+    const { checkGuestOsConformance } = await import('./guest-suite.js');
+    const idle: Plugin<'guest'> = {
+      name: 'guest-idle',
+      kind: 'guest',
+      register: (c) =>
+        c.register(GuestOsFactoryToken, {
+          useValue: { name: 'idle', create: () => ({ name: 'idle', abiName: '2level', upcall: () => {}, procInterrupts: () => '' }) },
+        }),
+    };
+    const failed = checkGuestOsConformance(() => idle).filter((r) => !r.ok);
+    expect(failed.map((r) => r.rule)).toEqual(expect.arrayContaining(['guest.upcall.acknowledges', 'guest.boot.any-abi']));
+    expect(failed.find((r) => r.rule === 'guest.upcall.acknowledges')!.message).toMatch(/^rule 'guest.upcall.acknowledges' \(SPEC §3 upcall\) violated: .*upcallPending is still 1/);
   });
 });

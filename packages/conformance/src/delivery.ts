@@ -105,7 +105,7 @@ class DeliveryReplay {
   constructor(
     abi: '2level' | 'fifo',
     private readonly vcpus: number,
-    plugins?: readonly Plugin[],
+    plugins?: readonly Plugin<'abi'>[],
   ) {
     this.fifo = abi === 'fifo';
     const platform = createPlatform({
@@ -252,7 +252,7 @@ export interface DeliveryReplayOptions {
    * the first it can set up). The scenario's `abi` then only says whose rules the steps follow
    * (FIFO priorities on `bind`).
    */
-  readonly abis?: readonly Plugin[];
+  readonly abis?: readonly Plugin<'abi'>[];
 }
 
 /** What {@link replayDelivery} produced. */

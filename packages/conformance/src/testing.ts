@@ -15,7 +15,9 @@ import {
   type DescribeEventAbiOptions,
   type EventAbiFactory,
 } from '@evtchn/core/testing';
+import { describe, it } from 'vitest';
 import { replayDelivery } from './delivery.js';
+import { guestOsRules, runGuestOsRule, type GuestOsConformanceOptions, type GuestOsPluginFactory } from './guest-suite.js';
 import { vectorsDir } from './vectors.js';
 
 /** Options of {@link describeEventAbiConformance}: the core suite's, minus the runner and vectors this package provides. */
@@ -63,3 +65,38 @@ export function checkEventAbiDelivery(
 ): ConformanceResult[] {
   return checkDeliveryConformance(factory, { replay: replayDelivery, vectors: options.vectors ?? deliveryVectors(), vectorAbiName: options.vectorAbiName });
 }
+
+/**
+ * Declares the guest-layer conformance suite: one test per rule of {@link guestOsRules}, each on
+ * a fresh platform (null architecture delivering synchronously, the built-in ABIs, domains 0
+ * and 1) built around a fresh instance of the plugin.
+ * @param factory - creates the guest plugin (or a `GuestOsFactory`)
+ * @param options - rules to skip
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { describeGuestOsConformance } from '@evtchn/conformance/testing';
+ * import { guestLinux } from '@evtchn/guest-linux';
+ *
+ * describeGuestOsConformance(() => guestLinux());
+ * ```
+ */
+export function describeGuestOsConformance(factory: GuestOsPluginFactory, options: GuestOsConformanceOptions = {}): void {
+  const made = factory();
+  const name = made.name;
+  describe(`guest layer conformance: ${name}`, () => {
+    for (const rule of guestOsRules) {
+      const title = `${rule.id}: ${rule.summary}`;
+      if (options.skip?.includes(rule.id)) it.skip(title, () => {});
+      else it(title, () => runGuestOsRule(rule, factory));
+    }
+  });
+}
+
+export {
+  guestOsRules,
+  checkGuestOsConformance,
+  type GuestOsConformanceOptions,
+  type GuestOsPluginFactory,
+  type GuestOsSubject,
+} from './guest-suite.js';

@@ -34,4 +34,14 @@ export * from './platform/platform.js';
 export * from './hypervisor/dump.js';
 export * from './config/schema.js';
 export * from './config/load.js';
+export { resolveConfigModule, type ConfigModule, type ConfigModulePolicy } from './config/modules.js';
 export * from './platform/load-plugin.js';
+export {
+  checkPluginRegistration,
+  contractProblems,
+  pluginServicesContainer,
+  supportedRange as supportedPluginApiVersions,
+  type PluginServices,
+} from './platform/plugin-checks.js';
+export { resolveModuleSpecifier, isInside, type ResolvedModule } from './platform/resolve-module.js';
+export { CORE_VERSION } from './version.js';

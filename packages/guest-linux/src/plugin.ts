@@ -3,7 +3,7 @@
  * (drivers/xen/events) in every domain of a platform.
  */
 import type { DependencyContainer } from 'tsyringe';
-import { GuestOsFactory, type GuestContext, type Plugin } from '@evtchn/core';
+import { GuestOsFactory, PLUGIN_API_VERSION, type GuestContext, type Plugin } from '@evtchn/core';
 import { LinuxGuest, type LinuxGuestOptions } from './linux-guest.js';
 
 /** Boots a {@link LinuxGuest} per domain with fixed options. */
@@ -24,10 +24,11 @@ export class LinuxGuestFactory implements GuestOsFactory {
  * Plugin factory: registers a {@link LinuxGuestFactory} under the `GuestOsFactory` token.
  * @param options - guest options (FIFO preference, HZ, late-EOI tuning, Linux era)
  */
-export function guestLinux(options: LinuxGuestOptions = {}): Plugin {
+export function guestLinux(options: LinuxGuestOptions = {}): Plugin<'guest'> {
   return {
     name: 'guest-linux',
     kind: 'guest',
+    apiVersion: PLUGIN_API_VERSION,
     register(container: DependencyContainer): void {
       container.register(GuestOsFactory, { useValue: new LinuxGuestFactory(options) });
     },

@@ -32,13 +32,13 @@ import { SeededRandom } from './rng.js';
 /** The plugins a run is built from (resolved from the configuration). */
 export interface SimulationPlugins {
   /** Architecture plugin. */
-  arch: Plugin;
+  arch: Plugin<'arch'>;
   /** Offered ABI plugins. */
-  abis: Plugin[];
+  abis: Plugin<'abi'>[];
   /** Guest-layer plugin (the run needs the Linux guest layer). */
-  guest: Plugin;
+  guest: Plugin<'guest'>;
   /** Security-policy plugin. */
-  policy?: Plugin;
+  policy?: Plugin<'policy'>;
 }
 
 /** Options of a run. */

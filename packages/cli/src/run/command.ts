@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError, parseDuration, parsePlatformConfig, type Hypervisor, type PlatformFileConfig } from '@evtchn/core';
 import { builtinAbis, readScenario } from '@evtchn/conformance';
 import { replayHypercalls } from '@evtchn/conformance';
-import { resolvePlugins } from './plugins.js';
+import { resolvePlugins, type PluginResolveOptions } from './plugins.js';
 import { builtinOptionSchemas } from './builtin-options.js';
 import { nameErrnos } from './errno-names.js';
 import { RunProgress, countScheduledEvents, type ProgressMode, type ProgressStream } from '../text/progress.js';
@@ -28,6 +28,8 @@ export interface RunFileOptions {
   progress?: boolean | ProgressMode;
   /** Where progress goes (default process.stderr). */
   progressStream?: ProgressStream;
+  /** What the file's `module:` references may name beyond the defaults (`--allow-*-modules`). */
+  modules?: PluginResolveOptions;
 }
 
 /** Reads and validates a configuration file. @throws ConfigError */
@@ -93,7 +95,7 @@ class TraceFile {
  */
 export async function runConfigFile(file: string, opts: RunFileOptions = {}): Promise<{ report: RunReport; sim: Simulation }> {
   const cfg = loadConfigFile(file);
-  const plugins = await resolvePlugins(cfg, dirname(resolve(file)));
+  const plugins = await resolvePlugins(cfg, dirname(resolve(file)), opts.modules);
   const durationNs = parseDuration(opts.duration ?? cfg.run?.duration ?? DEFAULT_RUN_DURATION, opts.duration ? '--duration' : 'run.duration');
   const seed = opts.seed ?? cfg.run?.seed ?? 1;
   const trace = opts.tracePath ? new TraceFile(opts.tracePath) : undefined;

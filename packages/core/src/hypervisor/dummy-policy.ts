@@ -4,7 +4,7 @@
  */
 import type { PolicySubject, SecurityPolicy } from '../contracts/policy.js';
 import { Errno } from '../errno.js';
-import type { Plugin } from '../platform/plugin.js';
+import { PLUGIN_API_VERSION, type Plugin } from '../platform/plugin.js';
 import { SecurityPolicy as SecurityPolicyToken } from '../tokens.js';
 
 /** The dummy policy: Xen's behaviour without FLASK. */
@@ -50,10 +50,11 @@ export class DummySecurityPolicy implements SecurityPolicy {
 }
 
 /** Policy plugin for Xen's dummy policy (the default when a platform names none). */
-export function dummyPolicy(): Plugin {
+export function dummyPolicy(): Plugin<'policy'> {
   return {
     name: 'policy-dummy',
     kind: 'policy',
+    apiVersion: PLUGIN_API_VERSION,
     register(c) {
       c.register(SecurityPolicyToken, { useValue: new DummySecurityPolicy() });
     },

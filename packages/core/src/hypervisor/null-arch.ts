@@ -11,7 +11,7 @@ import type {
   UpcallSink,
 } from '../contracts/arch.js';
 import { Errno } from '../errno.js';
-import type { Plugin } from '../platform/plugin.js';
+import { PLUGIN_API_VERSION, type Plugin } from '../platform/plugin.js';
 import type { VcpuRunner } from '../contracts/sim.js';
 import { Architecture as ArchitectureToken, VcpuRunner as VcpuRunnerToken } from '../tokens.js';
 
@@ -163,10 +163,11 @@ export function nullArchitecture(opts: NullArchitectureOptions = {}): NullArchit
 }
 
 /** Architecture plugin wrapping {@link nullArchitecture} (for tests and replays). */
-export function archNull(opts: NullArchitectureOptions = {}): Plugin {
+export function archNull(opts: NullArchitectureOptions = {}): Plugin<'arch'> {
   return {
     name: 'arch-null',
     kind: 'arch',
+    apiVersion: PLUGIN_API_VERSION,
     register(c) {
       let arch: NullArchitecture | undefined;
       c.register(ArchitectureToken, {

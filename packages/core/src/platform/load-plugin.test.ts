@@ -31,7 +31,7 @@ async function configError(p: Promise<unknown>): Promise<ConfigError> {
 describe('loadPlugin', () => {
   it('calls the default export with the options and returns the plugin', async () => {
     const seen: unknown[] = [];
-    const p = await loadPlugin('my-abi', 'abi', { ports: 8 }, modules({ 'my-abi': { default: abiPlugin('abi-mine', seen) } }));
+    const p = await loadPlugin('my-abi', 'abi', { options: { ports: 8 }, import: modules({ 'my-abi': { default: abiPlugin('abi-mine', seen) } }) });
     expect(p.name).toBe('abi-mine');
     expect(seen).toEqual([{ ports: 8 }]);
   });
@@ -43,7 +43,7 @@ describe('loadPlugin', () => {
       single: { abi3: abiPlugin('abi-3'), VERSION: '1' },
       object: { default: { name: 'ready', kind: 'abi', register() {} } },
     };
-    const load = (s: string) => loadPlugin(s, 'abi', undefined, modules(table));
+    const load = (s: string) => loadPlugin(s, 'abi', { import: modules(table) });
     expect((await load('many#b')).name).toBe('abi-b');
     expect((await load('named')).name).toBe('abi-p');
     expect((await load('single')).name).toBe('abi-3');
@@ -55,7 +55,7 @@ describe('loadPlugin', () => {
   });
 
   it('reports a missing module naming the specifier', async () => {
-    const e = await configError(loadPlugin('@nope/abi', 'abi', undefined, modules({})));
+    const e = await configError(loadPlugin('@nope/abi', 'abi', { import: modules({}) }));
     expect(e.message).toMatch(/^plugin '@nope\/abi': module '@nope\/abi' not found/);
   });
 
@@ -69,7 +69,7 @@ describe('loadPlugin', () => {
     const importer: ModuleImporter = async () => {
       throw new SyntaxError('Unexpected token');
     };
-    const e = await configError(loadPlugin('broken', 'abi', undefined, importer));
+    const e = await configError(loadPlugin('broken', 'abi', { import: importer }));
     expect(e.message).toBe("plugin 'broken': module 'broken' failed to load: Unexpected token");
   });
 
@@ -79,14 +79,14 @@ describe('loadPlugin', () => {
       fn: { default: () => 42 },
       nothing: { VERSION: '1.0' },
     };
-    const load = (s: string) => loadPlugin(s, 'abi', undefined, modules(table));
+    const load = (s: string) => loadPlugin(s, 'abi', { import: modules(table) });
     expect((await configError(load('data'))).message).toMatch(/^plugin 'data' is not a plugin: it exports an object with keys hello/);
     expect((await configError(load('fn'))).message).toMatch(/^plugin 'fn' is not a plugin: its factory returned a number/);
     expect((await configError(load('nothing'))).message).toMatch(/^plugin 'nothing' is not a plugin module/);
   });
 
   it('reports a plugin of the wrong kind', async () => {
-    const e = await configError(loadPlugin('my-abi', 'arch', undefined, modules({ 'my-abi': { default: abiPlugin('abi-mine') } })));
+    const e = await configError(loadPlugin('my-abi', 'arch', { import: modules({ 'my-abi': { default: abiPlugin('abi-mine') } }) }));
     expect(e.message).toBe("plugin 'my-abi' is an abi plugin ('abi-mine'), but an arch plugin is expected here");
   });
 
@@ -98,7 +98,7 @@ describe('loadPlugin', () => {
         },
       },
     };
-    const e = await configError(loadPlugin('bad', 'abi', { ports: 3 }, modules(table)));
+    const e = await configError(loadPlugin('bad', 'abi', { options: { ports: 3 }, import: modules(table) }));
     expect(e.message).toBe("plugin 'bad': its factory threw: ports must be a power of two");
   });
 
@@ -108,14 +108,14 @@ describe('loadPlugin', () => {
       seen.push(spec);
       return { default: abiPlugin() };
     };
-    await loadPlugin('/opt/plugins/my abi.js#default', 'abi', undefined, importer);
+    await loadPlugin('/opt/plugins/my abi.js#default', 'abi', { import: importer });
     expect(seen).toEqual(['file:///opt/plugins/my%20abi.js']);
   });
 
   it('loads a real module with the default importer', async () => {
     const url = new URL('./plugin.ts', import.meta.url).href;
-    // plugin.ts exports `isPlugin` only: a function whose result is not a plugin.
-    const e = await configError(loadPlugin(url, 'abi'));
+    // `isPlugin` is a function whose result is not a plugin.
+    const e = await configError(loadPlugin(`${url}#isPlugin`, 'abi'));
     expect(e.message).toContain('is not a plugin');
   });
 });

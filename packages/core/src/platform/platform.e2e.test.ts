@@ -31,13 +31,14 @@ describe('createPlatform', () => {
   });
 
   it('names the key of a missing, wrong or duplicate piece', () => {
-    expect(() => createPlatform({ arch: undefined as unknown as Plugin, abis: [abi2Level()] })).toThrow(/missing 'arch'/);
+    expect(() => createPlatform({ arch: undefined as unknown as Plugin<'arch'>, abis: [abi2Level()] })).toThrow(/missing 'arch'/);
+    // @ts-expect-error an abi plugin does not compile as the architecture (checked at run time too)
     expect(() => createPlatform({ arch: abi2Level(), abis: [abi2Level()] })).toThrow(/'arch' expects an arch plugin, got an abi plugin 'abi-2level'/);
     expect(() => createPlatform({ arch: archNull(), abis: [] })).toThrow(/missing 'abis'/);
     expect(() => createPlatform({ arch: archNull(), abis: [abi2Level(), abi2Level()] })).toThrow(/'abis\[1\]': plugin 'abi-2level' is given twice/);
     expect(() => createPlatform({ arch: archNull(), abis: [{ name: 'x', kind: 'abi', register() {} }] })).toThrow(/'abis\[0\]': plugin 'x' registered no EventAbi/);
     expect(() => createPlatform({ arch: archNull(), abis: [abi2Level()], domains: [{ id: 3 }, { id: 3 }] })).toThrow(/domains\[1\].*3 is used twice/);
-    expect(() => createPlatform({ arch: archNull(), abis: [abi2Level()], policy: { name: 'p', kind: 'policy' } as unknown as Plugin })).toThrow(/'policy' is not a plugin/);
+    expect(() => createPlatform({ arch: archNull(), abis: [abi2Level()], policy: { name: 'p', kind: 'policy' } as unknown as Plugin<'policy'> })).toThrow(/'policy' is not a plugin/);
   });
 
   it('resolves every class registered by the core (explicit @inject on every parameter)', () => {

@@ -13,7 +13,6 @@ import type { SecurityPolicy } from '../contracts/policy.js';
 import type { Clock, ExecutionCosts, ExecutionMode } from '../contracts/sim.js';
 import { XenError } from '../errno.js';
 import { ConfigError } from './config-error.js';
-import { aOrAn } from '../util/text.js';
 import type { Domain, DomainCreateOptions } from '../hypervisor/domain.js';
 import { DummySecurityPolicy } from '../hypervisor/dummy-policy.js';
 import { Hypervisor } from '../hypervisor/hypervisor.js';
@@ -23,6 +22,7 @@ import { RoundRobinScheduler } from '../sim/scheduler.js';
 import { ClockedVcpuRunner } from '../sim/vcpu-runner.js';
 import * as Tokens from '../tokens.js';
 import type { Plugin, PluginKind } from './plugin.js';
+import { checkPluginShape, checkRegisteredContract, registerChecked } from './plugin-checks.js';
 
 /** A domain of a platform configuration. */
 export interface DomainConfig extends DomainCreateOptions {
@@ -38,13 +38,13 @@ export interface DomainConfig extends DomainCreateOptions {
  */
 export interface PlatformConfig {
   /** The architecture plugin (kind `'arch'`), e.g. `archX86()` or `archArm()`. */
-  arch: Plugin;
+  arch: Plugin<'arch'>;
   /** The offered ABI plugins (kind `'abi'`), in the guest's order of preference. */
-  abis: readonly Plugin[];
+  abis: readonly Plugin<'abi'>[];
   /** The guest-layer plugin (kind `'guest'`), e.g. `guestLinux()`; omit for bare domains. */
-  guest?: Plugin;
+  guest?: Plugin<'guest'>;
   /** The security-policy plugin (kind `'policy'`); default: Xen's dummy policy. */
-  policy?: Plugin;
+  policy?: Plugin<'policy'>;
   /** The domains to create, in order. */
   domains?: readonly DomainConfig[];
   /** The virtual clock to use (default: a new `VirtualClock`). */
@@ -124,14 +124,8 @@ export interface Platform {
   run(ns: number): void;
 }
 
-function checkPlugin(key: string, value: unknown, kind: PluginKind): Plugin {
-  if (value === undefined || value === null) throw new ConfigError(`missing '${key}': give a ${kind} plugin`);
-  const p = value as Partial<Plugin>;
-  if (typeof p !== 'object' || typeof p.name !== 'string' || typeof p.register !== 'function' || typeof p.kind !== 'string')
-    throw new ConfigError(`'${key}' is not a plugin (expected { name, kind, register(container) })`);
-  if (p.kind !== kind)
-    throw new ConfigError(`'${key}' expects ${aOrAn(kind)} ${kind} plugin, got ${aOrAn(p.kind)} ${p.kind} plugin '${p.name}'`);
-  return p as Plugin;
+function checkPlugin<K extends PluginKind>(key: string, value: unknown, kind: K): Plugin<K> {
+  return checkPluginShape(key, value, kind);
 }
 
 /**
@@ -182,27 +176,21 @@ export function createPlatform(config: PlatformConfig): Platform {
   const guestPlugin = config.guest === undefined ? undefined : checkPlugin('guest', config.guest, 'guest');
   const policyPlugin = config.policy === undefined ? undefined : checkPlugin('policy', config.policy, 'policy');
 
-  const registerOnce = (key: string, plugin: Plugin, token: symbol): void => {
-    plugin.register(c);
-    if (!c.isRegistered(token)) throw new ConfigError(`'${key}': plugin '${plugin.name}' registered nothing for its kind`);
-  };
-  registerOnce('arch', archPlugin, Tokens.Architecture);
-  for (const [i, p] of abiPlugins.entries()) {
-    const before = c.isRegistered(Tokens.EventAbi) ? c.resolveAll<EventAbi>(Tokens.EventAbi).length : 0;
-    p.register(c);
-    const after = c.isRegistered(Tokens.EventAbi) ? c.resolveAll<EventAbi>(Tokens.EventAbi).length : 0;
-    if (after <= before) throw new ConfigError(`'abis[${i}]': plugin '${p.name}' registered no EventAbi`);
-  }
+  registerChecked('arch', archPlugin, c);
+  for (const [i, p] of abiPlugins.entries()) registerChecked(`abis[${i}]`, p, c);
   const abiList = c.resolveAll<EventAbi>(Tokens.EventAbi);
   const abiNames = new Set<string>();
   for (const a of abiList) {
     if (abiNames.has(a.name)) throw new ConfigError(`'abis': two plugins provide the ABI named '${a.name}'`);
     abiNames.add(a.name);
   }
-  if (guestPlugin) registerOnce('guest', guestPlugin, Tokens.GuestOsFactory);
-  if (policyPlugin) registerOnce('policy', policyPlugin, Tokens.SecurityPolicy);
+  if (guestPlugin) registerChecked('guest', guestPlugin, c);
+  if (policyPlugin) registerChecked('policy', policyPlugin, c);
   else c.register(Tokens.SecurityPolicy, { useValue: new DummySecurityPolicy() });
   c.registerSingleton(Tokens.Hypervisor, Hypervisor);
+  checkRegisteredContract('arch', archPlugin, c);
+  if (guestPlugin) checkRegisteredContract('guest', guestPlugin, c);
+  if (policyPlugin) checkRegisteredContract('policy', policyPlugin, c);
 
   const hypervisor = c.resolve<Hypervisor>(Tokens.Hypervisor);
   const arch = c.resolve<Architecture>(Tokens.Architecture);

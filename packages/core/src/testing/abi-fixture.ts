@@ -4,7 +4,7 @@
  * ABI's guest half, and a recording dispatcher that acks (clears pending) before recording,
  * like Linux's edge flow. The bind sequence is the one SPEC §6 describes for a Linux guest.
  */
-import { container as rootContainer } from 'tsyringe';
+import { pluginServicesContainer } from '../platform/plugin-checks.js';
 import type { AbiGuestOps, AbiHypervisorContext, AbiHypervisorOps, EventAbi, EventDispatcher } from '../contracts/abi.js';
 import type { Domain } from '../hypervisor/domain.js';
 import { UNLIMITED_EVTCHN_PORT } from '../hypervisor/domain.js';
@@ -34,7 +34,7 @@ export interface AbiFixtureOptions {
 export function resolveEventAbi(made: Plugin | EventAbi): EventAbi {
   if (!isPlugin(made)) return made;
   if (made.kind !== 'abi') throw new Error(`plugin '${made.name}' is a ${made.kind} plugin, not an abi plugin`);
-  const c = rootContainer.createChildContainer();
+  const c = pluginServicesContainer().container;
   made.register(c);
   if (!c.isRegistered(EventAbiToken)) throw new Error(`plugin '${made.name}' registered no EventAbi`);
   const all = c.resolveAll<EventAbi>(EventAbiToken);

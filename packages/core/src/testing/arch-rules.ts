@@ -5,9 +5,11 @@
  * re-entrantly unless declared, stops at detach; IRQ numbers are distinct and reusable; pirq
  * hooks answer with numbers, never exceptions.
  */
-import { container as rootContainer } from 'tsyringe';
 import type { ArchDomainInfo, Architecture, UpcallSink } from '../contracts/arch.js';
+import type { Clock } from '../contracts/sim.js';
+import { pluginServicesContainer, type PluginServices } from '../platform/plugin-checks.js';
 import { isPlugin, type Plugin } from '../platform/plugin.js';
+import { VirtualClock } from '../sim/clock.js';
 import { Architecture as ArchitectureToken } from '../tokens.js';
 import { list, ruleAsserter, runRules, type ConformanceResult, type ConformanceRule } from './conformance.js';
 
@@ -21,7 +23,7 @@ export interface ArchitectureConformanceOptions {
    * scheduler) so the sink has been called by the time it returns. Default: nothing, for
    * architectures that call the sink inside `deliverUpcall`.
    */
-  settle?: (arch: Architecture) => void;
+  settle?: (arch: Architecture, clock: Clock) => void;
   /**
    * The architecture enters the sink again for a delivery requested while the sink runs (a
    * synchronous model such as core's `NullArchitecture` with `deliver: true`). Default `false`:
@@ -39,6 +41,8 @@ export interface ArchitectureSubject {
   readonly arch: Architecture;
   /** The suite's options. */
   readonly options: ArchitectureConformanceOptions;
+  /** The virtual clock registered under `Clock` in the container the architecture was built in. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -46,13 +50,24 @@ export interface ArchitectureSubject {
  * child container and its `Architecture` resolved).
  * @throws Error when a plugin is not an architecture plugin or registers none
  */
-export function resolveArchitecture(made: Plugin | Architecture): Architecture {
+export function resolveArchitecture(made: Plugin | Architecture, services: PluginServices = pluginServicesContainer()): Architecture {
   if (!isPlugin(made)) return made;
   if (made.kind !== 'arch') throw new Error(`plugin '${made.name}' is a ${made.kind} plugin, not an arch plugin`);
-  const c = rootContainer.createChildContainer();
+  const c = services.container;
   made.register(c);
   if (!c.isRegistered(ArchitectureToken)) throw new Error(`plugin '${made.name}' registered no Architecture`);
   return c.resolve<Architecture>(ArchitectureToken);
+}
+
+/**
+ * A fresh subject for one rule: the architecture built in a container that provides the platform
+ * services (`Clock`, `EventBus`), and that clock.
+ * @param factory - creates the architecture plugin (or instance)
+ * @param options - the suite's options
+ */
+export function architectureSubject(factory: ArchitectureFactory, options: ArchitectureConformanceOptions): ArchitectureSubject {
+  const services = pluginServicesContainer();
+  return { arch: resolveArchitecture(factory(), services), options, clock: services.clock };
 }
 
 type Assert = ReturnType<typeof ruleAsserter>;
@@ -86,7 +101,7 @@ function info(id: number, nrVcpus = 2): ArchDomainInfo {
 }
 
 function settle(s: ArchitectureSubject): void {
-  s.options.settle?.(s.arch);
+  s.options.settle?.(s.arch, (s.clock ?? new VirtualClock()) as Clock);
 }
 
 /** Every rule of the architecture suite. */
@@ -218,5 +233,5 @@ export const architectureRules: readonly ConformanceRule<ArchitectureSubject>[] 
  */
 export function checkArchitectureConformance(factory: ArchitectureFactory, options: ArchitectureConformanceOptions = {}): ConformanceResult[] {
   const rules = architectureRules.filter((r) => !options.skip?.includes(r.id));
-  return runRules(rules, () => ({ arch: resolveArchitecture(factory()), options }));
+  return runRules(rules, () => architectureSubject(factory, options));
 }

@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { container as rootContainer } from 'tsyringe';
+import { pluginServicesContainer } from '../platform/plugin-checks.js';
 import type { EventAbi } from '../contracts/abi.js';
 import type { Plugin } from '../platform/plugin.js';
 import { EventAbi as EventAbiToken } from '../tokens.js';
@@ -26,7 +26,7 @@ export interface DeliveryVector {
 /** What a {@link DeliveryReplayRunner} is given besides the scenario. */
 export interface DeliveryReplayOptions {
   /** The ABI plugins the replayed platform offers (the suite passes only the plugin under test). */
-  readonly abis: readonly Plugin[];
+  readonly abis: readonly Plugin<'abi'>[];
 }
 
 /** What one delivery replay produced. */
@@ -90,8 +90,12 @@ function canonical(line: string): string {
  * plugin is used as it is; a bare descriptor is registered by value.
  * @param made - an ABI plugin or descriptor
  */
-export function asAbiPlugin(made: Plugin | EventAbi): Plugin {
-  if (typeof (made as Partial<Plugin>).register === 'function' && (made as Partial<Plugin>).kind !== undefined) return made as Plugin;
+export function asAbiPlugin(made: Plugin | EventAbi): Plugin<'abi'> {
+  if (typeof (made as Partial<Plugin>).register === 'function' && (made as Partial<Plugin>).kind !== undefined) {
+    const plugin = made as Plugin;
+    if (plugin.kind !== 'abi') throw new Error(`plugin '${plugin.name}' is ${plugin.kind === 'arch' ? 'an' : 'a'} ${plugin.kind} plugin, not an abi plugin`);
+    return plugin as Plugin<'abi'>;
+  }
   const abi = made as EventAbi;
   return {
     name: `abi-${abi.name}`,
@@ -139,8 +143,8 @@ export function checkDeliveryVector(vector: DeliveryVector, replay: DeliveryRepl
 }
 
 /** The EventAbi a plugin registers, in a throw-away container (to learn its name and class). */
-function resolveAbiOf(plugin: Plugin, id: string): EventAbi {
-  const c = rootContainer.createChildContainer();
+function resolveAbiOf(plugin: Plugin<'abi'>, id: string): EventAbi {
+  const c = pluginServicesContainer().container;
   plugin.register(c);
   if (!c.isRegistered(EventAbiToken)) throw new ConformanceViolation(id, '§6', `plugin '${plugin.name}' registered no EventAbi`);
   const all = c.resolveAll<EventAbi>(EventAbiToken);

@@ -5,7 +5,7 @@
 import { describe, it } from 'vitest';
 import { AbiFixture, type EventAbiFactory } from './abi-fixture.js';
 import { eventAbiName, eventAbiRules, type EventAbiConformanceOptions } from './abi-rules.js';
-import { architectureRules, resolveArchitecture, type ArchitectureConformanceOptions, type ArchitectureFactory } from './arch-rules.js';
+import { architectureRules, architectureSubject, resolveArchitecture, type ArchitectureConformanceOptions, type ArchitectureFactory } from './arch-rules.js';
 import { runRule } from './conformance.js';
 import { checkDeliveryVector, deliveryVectorsFor, type DeliveryReplayRunner, type DeliveryVector } from './delivery-vectors.js';
 import {
@@ -89,7 +89,7 @@ export function describeArchitectureConformance(factory: ArchitectureFactory, op
     for (const rule of architectureRules) {
       const title = `${rule.id}: ${rule.summary}`;
       if (options.skip?.includes(rule.id)) it.skip(title, () => {});
-      else it(title, () => runRule(rule, { arch: resolveArchitecture(factory()), options }));
+      else it(title, () => runRule(rule, architectureSubject(factory, options)));
     }
   });
 }

@@ -28,6 +28,7 @@ export {
   architectureRules,
   checkArchitectureConformance,
   resolveArchitecture,
+  architectureSubject,
   type ArchitectureConformanceOptions,
   type ArchitectureFactory,
   type ArchitectureSubject,

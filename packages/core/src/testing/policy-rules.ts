@@ -5,7 +5,7 @@
  * — its author declares which checks it denies — but never allows what the baseline refuses,
  * always answers 0 or -errno, and is what the hypervisor core enforces.
  */
-import { container as rootContainer } from 'tsyringe';
+import { pluginServicesContainer } from '../platform/plugin-checks.js';
 import type { AbiHypervisorOps, EventAbi } from '../contracts/abi.js';
 import type { PolicySubject, SecurityPolicy } from '../contracts/policy.js';
 import { DummySecurityPolicy } from '../hypervisor/dummy-policy.js';
@@ -78,7 +78,7 @@ export const defaultPolicySubjects: readonly PolicySubject[] = [
 export function resolveSecurityPolicy(made: Plugin | SecurityPolicy): SecurityPolicy {
   if (!isPlugin(made)) return made;
   if (made.kind !== 'policy') throw new Error(`plugin '${made.name}' is a ${made.kind} plugin, not a policy plugin`);
-  const c = rootContainer.createChildContainer();
+  const c = pluginServicesContainer().container;
   made.register(c);
   if (!c.isRegistered(SecurityPolicyToken)) throw new Error(`plugin '${made.name}' registered no SecurityPolicy`);
   return c.resolve<SecurityPolicy>(SecurityPolicyToken);
