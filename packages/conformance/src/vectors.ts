@@ -16,10 +16,12 @@ export type VectorKind = 'delivery' | 'hypercall';
  * @throws Error when neither the packaged copy nor the repository's folder exists
  */
 export function vectorsDir(kind: VectorKind): string {
-  const candidates = [new URL(`../vectors/${kind}/`, import.meta.url), new URL(`../../../conformance/${kind}/`, import.meta.url)];
-  for (const url of candidates) {
-    const dir = fileURLToPath(url);
-    if (existsSync(dir)) return dir;
-  }
-  throw new Error(`@evtchn/conformance: no ${kind} vectors found (looked in ${candidates.map((u) => fileURLToPath(u)).join(' and ')})`);
+  // Inside the repository (its pnpm-workspace.yaml two folders up from the package), the one
+  // copy in git; it wins over a packed copy the prepack step may be writing at the same moment.
+  const repoRoot = new URL('../../../', import.meta.url);
+  const inRepo = new URL(`conformance/${kind}/`, repoRoot);
+  if (existsSync(fileURLToPath(new URL('pnpm-workspace.yaml', repoRoot))) && existsSync(fileURLToPath(inRepo))) return fileURLToPath(inRepo);
+  const packaged = new URL(`../vectors/${kind}/`, import.meta.url);
+  if (existsSync(fileURLToPath(packaged))) return fileURLToPath(packaged);
+  throw new Error(`@evtchn/conformance: no ${kind} vectors found (looked in ${fileURLToPath(packaged)} and ${fileURLToPath(inRepo)})`);
 }

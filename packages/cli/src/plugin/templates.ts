@@ -453,7 +453,9 @@ describe('${t.packageName}', () => {
 
   it('rejects bad options when loaded by module name, naming the field', async () => {
     const url = new URL('./index.ts', import.meta.url).href;
-    await expect(loadPlugin(url, 'policy', { options: { isolated: ['x'] } })).rejects.toThrow(/options\\.isolated\\[0\\]: must be integer/);
+    // vitest compiles TypeScript only for imports made from test code, so hand loadPlugin this file's import().
+    const load = loadPlugin(url, 'policy', { options: { isolated: ['x'] }, import: (s) => import(s) });
+    await expect(load).rejects.toThrow(/options\\.isolated\\[0\\]: must be integer/);
   });
 });
 `;

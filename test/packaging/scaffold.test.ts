@@ -1,0 +1,85 @@
+/*
+ * The scaffold, end to end, as a plugin author gets it: the workspace packages are packed into
+ * tarballs (`pnpm pack`, which turns `workspace:^` into versions and ships the conformance
+ * vectors), `evtchn plugin new` writes one package per kind in a temporary folder outside the
+ * workspace, npm installs them (one npm workspace, the @evtchn/* tarballs pinned by `overrides`,
+ * everything else from the registry), and each package builds and passes its generated tests.
+ *
+ * Needs the built workspace (`pnpm build`; `pnpm test` builds first), pnpm, npm and the npm
+ * registry. Set EVTCHN_SKIP_PACKAGING=1 to leave it out (e.g. offline).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scaffoldPlugin } from '../../packages/cli/src/plugin/scaffold.js';
+import { PLUGIN_KINDS } from '@evtchn/core';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+/** The packages a generated plugin installs (its own and those of its tests, with their dependencies). */
+const PACKED = ['core', 'conformance', 'abi-2level', 'abi-fifo', 'guest-linux'];
+const skip = process.env.EVTCHN_SKIP_PACKAGING === '1';
+
+let root = '';
+let ws = '';
+
+function run(cmd: string, args: string[], cwd: string): { code: number; output: string } {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, CI: '1', NO_COLOR: '1', FORCE_COLOR: '0' }, timeout: 170_000 });
+  return { code: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+}
+
+describe.skipIf(skip)('evtchn plugin new, packed and installed outside the workspace', () => {
+  beforeAll(() => {
+    for (const p of PACKED)
+      if (!existsSync(join(repo, 'packages', p, 'dist', 'index.js'))) throw new Error(`packages/${p} is not built: run pnpm build first`);
+    root = mkdtempSync(join(tmpdir(), 'evtchn-scaffold-'));
+    const tarballs = join(root, 'tarballs');
+    mkdirSync(tarballs);
+    const filters = PACKED.flatMap((p) => ['--filter', `@evtchn/${p}`]);
+    execFileSync('pnpm', ['-r', ...filters, 'pack', '--pack-destination', tarballs], { cwd: repo, stdio: 'pipe' });
+    const files = readdirSync(tarballs);
+    const overrides: Record<string, string> = {};
+    for (const p of PACKED) {
+      const file = files.find((f) => f.startsWith(`evtchn-${p}-`) && f.endsWith('.tgz'));
+      if (!file) throw new Error(`pnpm pack made no tarball for @evtchn/${p} (made: ${files.join(', ')})`);
+      overrides[`@evtchn/${p}`] = `file:${join(tarballs, file)}`;
+    }
+    ws = join(root, 'ws');
+    mkdirSync(join(ws, 'plugins'), { recursive: true });
+    writeFileSync(join(ws, 'package.json'), JSON.stringify({ name: 'scaffold-check', private: true, workspaces: ['plugins/*'], overrides }, null, 2));
+    for (const kind of PLUGIN_KINDS) scaffoldPlugin(join(ws, 'plugins', kind), { kind, name: `evtchn-${kind}-scaffolded` });
+    const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], ws);
+    if (install.code !== 0) throw new Error(`npm install failed (${install.code}):\n${install.output}`);
+  }, 240_000);
+
+  afterAll(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('installed one copy of core, tsyringe and reflect-metadata (peer dependencies)', () => {
+    for (const kind of PLUGIN_KINDS) {
+      expect(existsSync(join(ws, 'plugins', kind, 'node_modules', '@evtchn', 'core')), kind).toBe(false);
+      expect(existsSync(join(ws, 'plugins', kind, 'node_modules', 'tsyringe')), kind).toBe(false);
+    }
+    // the packed @evtchn/conformance replays the vectors it ships
+    const code = "await import('reflect-metadata'); const m = await import('@evtchn/conformance'); console.log(m.vectorsDir('delivery'));";
+    const r = run('node', ['--input-type=module', '-e', code], ws);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output.trim()).toBe(join(ws, 'node_modules', '@evtchn', 'conformance', 'vectors', 'delivery') + '/');
+  });
+
+  for (const kind of PLUGIN_KINDS) {
+    it(`${kind === 'guest' || kind === 'policy' ? 'a' : 'an'} ${kind} plugin builds and passes its generated tests`, () => {
+      const dir = join(ws, 'plugins', kind);
+      const build = run('npm', ['run', 'build'], dir);
+      expect(build.code, build.output).toBe(0);
+      expect(existsSync(join(dir, 'dist', 'index.js'))).toBe(true);
+      const test = run('npx', ['vitest', 'run'], dir);
+      expect(test.code, test.output).toBe(0);
+      expect(test.output).toMatch(/Tests\s+\d+ passed/);
+      expect(test.output).not.toMatch(/failed|skipped/);
+    }, 120_000);
+  }
+});
