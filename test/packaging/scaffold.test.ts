@@ -1,15 +1,17 @@
 /*
- * The scaffold, end to end, as a plugin author gets it: the workspace packages are packed into
- * tarballs (`pnpm pack`, which turns `workspace:^` into versions and ships the conformance
- * vectors), `evtchn plugin new` writes one package per kind in a temporary folder outside the
- * workspace, npm installs them (one npm workspace, the @evtchn/* tarballs pinned by `overrides`,
- * everything else from the registry), and each package builds and passes its generated tests.
+ * The scaffold and the guides, end to end, as a plugin author gets them: the workspace packages
+ * are packed into tarballs (`pnpm pack`, which turns `workspace:^` into versions and ships the
+ * conformance vectors), `evtchn plugin new` writes one package per kind in a temporary folder
+ * outside the workspace, npm installs them (one npm workspace, the @evtchn/* tarballs pinned by
+ * `overrides`, everything else from the registry), and each package builds and passes its
+ * generated tests. A further package holds every ```ts block of docs/guides as its own test file,
+ * in a vitest project without any setup file, so each snippet runs exactly as written.
  *
  * Needs the built workspace (`pnpm build`; `pnpm test` builds first), pnpm, npm and the npm
  * registry. Set EVTCHN_SKIP_PACKAGING=1 to leave it out (e.g. offline).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,40 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 /** The packages a generated plugin installs (its own and those of its tests, with their dependencies). */
 const PACKED = ['core', 'conformance', 'abi-2level', 'abi-fifo', 'guest-linux'];
 const skip = process.env.EVTCHN_SKIP_PACKAGING === '1';
+
+/** Each ```ts block of the guides, with the guide and line it starts on. */
+function guideSnippets(): Array<{ guide: string; line: number; code: string }> {
+  const dir = join(repo, 'docs', 'guides');
+  const out: Array<{ guide: string; line: number; code: string }> = [];
+  for (const guide of readdirSync(dir).filter((f) => f.endsWith('.md')).sort()) {
+    const lines = readFileSync(join(dir, guide), 'utf8').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      if (!/^```ts\s*$/.test(lines[i]!)) continue;
+      let end = i + 1;
+      while (end < lines.length && !/^```\s*$/.test(lines[end]!)) end++;
+      out.push({ guide, line: i + 2, code: lines.slice(i + 1, end).join('\n') });
+      i = end;
+    }
+  }
+  return out;
+}
+
+/** A package whose test files are the guides' snippets, as written (no setup file: each brings its own imports). */
+function writeSnippets(dir: string, evtchnPackages: string[]): void {
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  const deps = Object.fromEntries(evtchnPackages.map((p) => [p, '*']));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'guide-snippets', private: true, type: 'module', dependencies: { ...deps, 'reflect-metadata': '^0.2.2', tsyringe: '^4.10.0', vitest: '^4.1.12' } }, null, 2),
+  );
+  writeFileSync(join(dir, 'vitest.config.ts'), "import { defineConfig } from 'vitest/config';\nexport default defineConfig({ oxc: { decorator: { legacy: true } }, test: { include: ['src/**/*.test.ts'] } });\n");
+  for (const s of guideSnippets()) {
+    const name = `${s.guide.replace(/\.md$/, '')}-line-${s.line}.test.ts`;
+    // The snippet first, untouched; a test after it so vitest counts the file even when the
+    // snippet declares none (its top-level code has run by then).
+    writeFileSync(join(dir, 'src', name), `${s.code}\n\nimport { it as __snippetIt } from 'vitest';\n__snippetIt('runs as written', () => {});\n`);
+  }
+}
 
 let root = '';
 let ws = '';
@@ -50,6 +86,7 @@ describe.skipIf(skip)('evtchn plugin new, packed and installed outside the works
     mkdirSync(join(ws, 'plugins'), { recursive: true });
     writeFileSync(join(ws, 'package.json'), JSON.stringify({ name: 'scaffold-check', private: true, workspaces: ['plugins/*'], overrides }, null, 2));
     for (const kind of PLUGIN_KINDS) scaffoldPlugin(join(ws, 'plugins', kind), { kind, name: `evtchn-${kind}-scaffolded` });
+    writeSnippets(join(ws, 'plugins', 'snippets'), Object.keys(overrides));
     const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], ws);
     if (install.code !== 0) throw new Error(`npm install failed (${install.code}):\n${install.output}`);
   }, 240_000);
@@ -69,6 +106,13 @@ describe.skipIf(skip)('evtchn plugin new, packed and installed outside the works
     expect(r.code, r.output).toBe(0);
     expect(r.output.trim()).toBe(join(ws, 'node_modules', '@evtchn', 'conformance', 'vectors', 'delivery') + '/');
   });
+
+  it('every ts block of docs/guides runs as written in a fresh project', () => {
+    const r = run('npx', ['vitest', 'run'], join(ws, 'plugins', 'snippets'));
+    expect(r.code, r.output).toBe(0);
+    const files = readdirSync(join(ws, 'plugins', 'snippets', 'src')).length;
+    expect(r.output).toMatch(new RegExp(`Test Files\\s+${files} passed`));
+  }, 120_000);
 
   for (const kind of PLUGIN_KINDS) {
     it(`${kind === 'guest' || kind === 'policy' ? 'a' : 'an'} ${kind} plugin builds and passes its generated tests`, () => {
