@@ -570,7 +570,7 @@ function readme(t: TemplateInput): string {
   }[t.kind];
   return `# ${t.packageName}
 
-An [Evtchn Lab](https://github.com/evtchn-lab/evtchn-lab) ${t.kind} plugin.
+An Evtchn Lab ${t.kind} plugin (event channels of Xen and Linux, modelled).
 
 ## Use
 
