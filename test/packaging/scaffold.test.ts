@@ -126,4 +126,19 @@ describe.skipIf(skip)('evtchn plugin new, packed and installed outside the works
       expect(test.output).not.toMatch(/failed|skipped/);
     }, 120_000);
   }
+
+  it('a built plugin loads by package name from the project that installed it, checked like a configuration would', () => {
+    const code = [
+      "await import('reflect-metadata');",
+      "const { loadPlugin, checkPluginRegistration } = await import('@evtchn/core');",
+      "const p = await loadPlugin('evtchn-policy-scaffolded', 'policy', { importer: process.cwd() + '/', options: { isolated: [2] } });",
+      'checkPluginRegistration(p);',
+      "const bad = await loadPlugin('evtchn-policy-scaffolded', 'policy', { importer: process.cwd() + '/', options: { isolated: 'x' } }).catch((e) => e.message);",
+      'console.log(p.name, p.apiVersion, JSON.stringify(bad));',
+    ].join(' ');
+    const r = run('node', ['--input-type=module', '-e', code], ws);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain('policy-scaffolded 1 ');
+    expect(r.output).toContain('options.isolated: must be array');
+  });
 });
