@@ -2,9 +2,8 @@
  * The 3-level ABI's descriptor and plugin factory: the only place the example touches the
  * framework's registration API, and only through `@evtchn/core`'s public exports.
  */
-import type { DependencyContainer } from 'tsyringe';
 import type { AbiGuestContext, AbiHypervisorContext, Plugin } from '@evtchn/core';
-import { EventAbi } from '@evtchn/core';
+import { definePlugin, type EventAbi } from '@evtchn/core';
 import { ThreeLevelGuestSide } from './guest-side.js';
 import { ThreeLevelHypervisorSide } from './hypervisor-side.js';
 import { threeLevelMaxPorts } from './layout.js';
@@ -46,13 +45,9 @@ export class ThreeLevelAbi implements EventAbi {
  * ```
  */
 export function abi3Level(): Plugin<'abi'> {
-  return {
-    name: 'abi-3level',
-    kind: 'abi',
-    register(container: DependencyContainer): void {
-      container.register(EventAbi, { useValue: new ThreeLevelAbi() });
-    },
-  };
+  // definePlugin checks at compile time that what is provided is an EventAbi, and declares the
+  // plugin API version this plugin was built against.
+  return definePlugin({ name: 'abi-3level', kind: 'abi', provide: { useValue: new ThreeLevelAbi() } });
 }
 
 /** The module's default export: the plugin factory, for configuration files naming this module. */

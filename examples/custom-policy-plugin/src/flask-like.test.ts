@@ -64,3 +64,11 @@ describe('the FLASK-like policy example', () => {
     expect(back.bindInterdomain(2, forBack)).toBe(-13);
   });
 });
+
+describe('the FLASK-like policy options schema', () => {
+  it('refuses a rule without `to` when loaded by module, naming the field', async () => {
+    const url = new URL('./index.ts', import.meta.url).href;
+    const load = loadPlugin(url, 'policy', { options: { allowBind: [{ from: 'a_t' }] }, import: (s) => import(s) });
+    await expect(load).rejects.toThrow(/options\.allowBind\[0\]: missing required key "to"/);
+  });
+});

@@ -5,9 +5,8 @@
  * event bind`. Everything else is Xen's dummy policy, so the policy only ever denies more.
  * Denials return -EACCES, as FLASK's access vector cache does.
  */
-import type { DependencyContainer } from 'tsyringe';
 import type { Plugin, PolicySubject } from '@evtchn/core';
-import { DummySecurityPolicy, Errno, SecurityPolicy } from '@evtchn/core';
+import { DummySecurityPolicy, Errno, definePlugin, withOptionsSchema, type SecurityPolicy } from '@evtchn/core';
 
 /** One allow rule: domains of type `from` may bind interdomain to domains of type `to` (`'*'` = any type). */
 export interface BindRule {
@@ -82,6 +81,28 @@ export class FlaskLikePolicy implements SecurityPolicy {
 }
 
 /**
+ * JSON Schema of {@link FlaskLikePolicyOptions}: a configuration file's `options` are checked
+ * against it before the factory runs (a misspelt key or a rule without `to` is a config error).
+ */
+export const flaskLikeOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['allowBind'],
+  properties: {
+    allowBind: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['from', 'to'],
+        properties: { from: { type: 'string', minLength: 1 }, to: { type: 'string', minLength: 1 } },
+      },
+    },
+    defaultType: { type: 'string', minLength: 1 },
+  },
+};
+
+/**
  * Policy plugin factory: registers a {@link FlaskLikePolicy} under the core's `SecurityPolicy` token.
  * @param options - the allow rules
  * @example
@@ -89,15 +110,11 @@ export class FlaskLikePolicy implements SecurityPolicy {
  * const policy = flaskLikePolicy({ allowBind: [{ from: 'frontend_t', to: 'backend_t' }] });
  * ```
  */
-export function flaskLikePolicy(options: FlaskLikePolicyOptions): Plugin<'policy'> {
-  return {
-    name: 'policy-flask-like',
-    kind: 'policy',
-    register(container: DependencyContainer): void {
-      container.register(SecurityPolicy, { useValue: new FlaskLikePolicy(options) });
-    },
-  };
-}
+export const flaskLikePolicy = withOptionsSchema(
+  flaskLikeOptionsSchema,
+  (options: FlaskLikePolicyOptions): Plugin<'policy'> =>
+    definePlugin({ name: 'policy-flask-like', kind: 'policy', provide: { useValue: new FlaskLikePolicy(options) } }),
+);
 
 /** The module's default export: the plugin factory, for configuration files naming this module. */
 export default flaskLikePolicy;

@@ -5,4 +5,4 @@
  *
  * @packageDocumentation
  */
-export { FlaskLikePolicy, flaskLikePolicy, default, type BindRule, type FlaskLikePolicyOptions } from './flask-like.js';
+export { FlaskLikePolicy, flaskLikePolicy, flaskLikeOptionsSchema, default, type BindRule, type FlaskLikePolicyOptions } from './flask-like.js';
