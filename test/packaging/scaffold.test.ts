@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scaffoldPlugin } from '../../packages/cli/src/plugin/scaffold.js';
+import { scaffoldPlugin } from '@evtchn/cli';
 import { PLUGIN_KINDS } from '@evtchn/core';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,7 +1,7 @@
 /**
- * `@evtchn/cli`: the `evtchn` command (`run`, `validate`, `replay`, `conform`, `lsevtchn`, `dump`),
- * as a thin shell over `@evtchn/sim` (runs) and `@evtchn/conformance` (replays), and the shapes
- * of its `--json` output.
+ * `@evtchn/cli`: the `evtchn` command (`run`, `validate`, `replay`, `conform`, `lsevtchn`, `dump`,
+ * `sweep`, `plugin new`), as a thin shell over `@evtchn/sim` (runs) and `@evtchn/conformance`
+ * (replays), and the shapes of its `--json` output.
  *
  * @packageDocumentation
  */
@@ -9,12 +9,13 @@ export { main, parseIntArg, EXIT_CODES, type CliIo } from './main.js';
 export type { ConformJson, DumpJson, LsevtchnJson, ReplayCompareJson, ReplayJson, ValidateJson } from './json-output.js';
 export type { PortDumpJson, PortStatusJson } from './views.js';
 export { runReportJson, type RunReportJson, type DomainRunJson } from './run/format.js';
-export { checkConfigFile, type ConfigCheck } from './run/check.js';
+export { checkConfigFile, type ConfigCheck, type CheckOptions } from './run/check.js';
 export { estimateRun, NOTIFICATIONS_PER_WALL_SECOND, LONG_RUN_SECONDS, type RunEstimate } from './run/estimate.js';
 export { builtinOptionSchemas } from './run/builtin-options.js';
 export { formatTable, type Column, type Cell } from './text/table.js';
 export { formatDuration } from './text/units.js';
 export { RunProgress, progressMode, countScheduledEvents, type ProgressMode, type ProgressStream } from './text/progress.js';
 export { formatRunReport } from './run/format.js';
-export { resolvePlugins } from './run/plugins.js';
+export { resolvePlugins, resolvePluginModules, checkBuiltinPlugins, type PluginResolveOptions } from './run/plugins.js';
+export { scaffoldPlugin, type ScaffoldOptions } from './plugin/scaffold.js';
 export { runConfigFile, loadConfigFile, hypervisorFromFile, RunSetupError, DEFAULT_RUN_DURATION, type RunFileOptions } from './run/command.js';
