@@ -4,7 +4,7 @@
  * per domain, boots on whichever ABI the platform offers, acknowledges every upcall (the vCPU's
  * `upcallPending` is clear when the upcall returns, so the next event raises a new one), takes a
  * spurious upcall quietly, and leaves an event for a port it has not bound pending instead of
- * failing. The rules run on a real platform with the built-in ABIs and a synchronous null
+ * failing. The rules run on a real platform with the built-in ABIs and a null
  * architecture, which is why the suite lives here rather than in `@evtchn/core/testing`.
  */
 import { abi2Level } from '@evtchn/abi-2level';
@@ -77,8 +77,17 @@ function sendToDom1(p: Platform, vcpu: number, fail: (d: string) => never): numb
   if (vcpu !== 0 && d1.bindVcpu(port, vcpu) < 0) fail(`EVTCHNOP_bind_vcpu(${port}, ${vcpu}) failed`);
   const rc = d0.send(local);
   if (rc !== 0) fail(`EVTCHNOP_send failed with ${rc}`);
+  settle(p);
   return port;
 }
+
+/** Lets the platform's vCPU runner take the upcalls raised so far (they run on the virtual clock). */
+function settle(p: Platform): void {
+  p.clock.runUntil(p.clock.now() + SETTLE_NS);
+}
+
+/** How long the suite lets the virtual clock run after a send: far beyond the default upcall entry latency. */
+const SETTLE_NS = 10_000_000;
 
 /** The guest-layer rules. */
 export const guestOsRules: readonly ConformanceRule<GuestOsSubject>[] = [

@@ -68,7 +68,7 @@ export function checkEventAbiDelivery(
 
 /**
  * Declares the guest-layer conformance suite: one test per rule of {@link guestOsRules}, each on
- * a fresh platform (null architecture delivering synchronously, the built-in ABIs, domains 0
+ * a fresh platform (null architecture, upcalls run on the virtual clock, the built-in ABIs, domains 0
  * and 1) built around a fresh instance of the plugin.
  * @param factory - creates the guest plugin (or a `GuestOsFactory`)
  * @param options - rules to skip

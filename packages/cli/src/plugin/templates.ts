@@ -554,6 +554,8 @@ describe('${t.packageName}', () => {
     let handled = 0;
     expect(guest.kernel.requestIrq(irq, () => { handled++; return 1; }, 0, 'test', null)).toBe(0);
     expect(platform.domain(0).domain.hypercalls.send(local)).toBe(0);
+    // The upcall runs on the virtual clock, after the vCPU's entry latency.
+    platform.clock.runUntil(platform.clock.now() + 1_000_000);
     expect(guest.upcalls[0]).toBe(1);
     expect(handled).toBe(1);
   });
