@@ -21,7 +21,7 @@ import { PLUGIN_KINDS } from '@evtchn/core';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 /** The packages a generated plugin installs (its own and those of its tests, with their dependencies) and those the guides import. */
-const PACKED = ['core', 'conformance', 'abi-2level', 'abi-fifo', 'guest-linux', 'arch-x86', 'arch-arm'];
+const PACKED = ['core', 'conformance', 'abi-2level', 'abi-fifo', 'guest-linux', 'arch-x86', 'arch-arm', 'sim'];
 const skip = process.env.EVTCHN_SKIP_PACKAGING === '1';
 
 /** Each ```ts block of the guides, with the guide and line it starts on. */
