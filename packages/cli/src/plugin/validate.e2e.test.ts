@@ -74,8 +74,7 @@ describe('evtchn validate runs no plugin code', () => {
     writeFileSync(path, 'arch: { name: x86, options: { nrPcpus: 100000000 } }\ndomains: [{ id: 0 }]\n');
     const r = await run(['validate', path]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("arch.options: plugin 'x86': invalid options:");
-    expect(r.err).toContain('options.nrPcpus: must be <= 1024');
+    expect(r.err).toContain('arch.options.nrPcpus: must be <= 1024, got 100000000');
   });
 
   it('--load imports the modules and runs the registration checks, naming an incomplete plugin', async () => {
