@@ -105,6 +105,7 @@ function runStep(hv: Hypervisor, step: Record<string, unknown>, index: number): 
   if (typeof caller !== 'number') throw new ScenarioError(`$.steps[${index}].caller`, `op ${op} needs a caller domain`);
   // op_raw prints only the return code, whatever the op fills in.
   if (op === 'op_raw') return { rc: hv.eventChannelOp(caller, step.cmd as number, ZERO_ARGS).rc };
-  if (!(op in EVTCHNOP)) throw new ScenarioError(`$.steps[${index}].op`, `unknown op ${JSON.stringify(op)}`);
+  // Own keys only: 'constructor', '__proto__' or 'toString' are not op names.
+  if (!Object.hasOwn(EVTCHNOP, op)) throw new ScenarioError(`$.steps[${index}].op`, `unknown op ${JSON.stringify(op)}`);
   return hv.eventChannelOp(caller, EVTCHNOP[op as EvtchnOpName], step);
 }

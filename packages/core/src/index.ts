@@ -28,6 +28,7 @@ export { LogHistogram, type HistogramSummary } from './sim/histogram.js';
 export * from './hypervisor/domain.js';
 export * from './hypervisor/hypervisor.js';
 export * from './hypervisor/dummy-policy.js';
+export { PolicyGate, PolicyHookError, type PolicyHook } from './hypervisor/policy-gate.js';
 export * from './hypervisor/null-arch.js';
 export * from './platform/config-error.js';
 export * from './platform/platform.js';

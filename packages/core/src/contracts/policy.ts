@@ -1,6 +1,7 @@
 /*
  * The security policy contract: the hooks Xen consults through XSM (xen/include/xsm/xsm.h).
- * Checks return 0 or -errno (normally -EPERM), never throw.
+ * Checks return 0 or -errno (normally -EPERM), never throw. The hypervisor holds the policy
+ * behind a `PolicyGate` (hypervisor/policy-gate.ts), which enforces this.
  */
 import * as Tokens from '../tokens.js';
 
@@ -18,7 +19,12 @@ export interface PolicySubject {
   readonly pirqGrants: ReadonlySet<number>;
 }
 
-/** Security policy hooks (Xen's XSM), consulted where Xen consults them. */
+/**
+ * Security policy hooks (Xen's XSM), consulted where Xen consults them. Each hook answers
+ * synchronously with 0 (allow) or a negative errno in -1 … -4095 (deny). The hypervisor treats
+ * any other answer as a denial (-EPERM) and warns once per hook on the bus (`warn` event,
+ * source `policy '<name>'`); an exception from a hook stops the call with a `PolicyHookError`.
+ */
 export interface SecurityPolicy {
   /** Name of the policy (`'dummy'`, `'flask-like'`, …); appears in errors it causes. */
   readonly name: string;

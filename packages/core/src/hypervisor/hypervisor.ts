@@ -25,6 +25,7 @@ import {
 } from '../xen.js';
 import { Domain, type DomainCreateOptions } from './domain.js';
 import { DummySecurityPolicy } from './dummy-policy.js';
+import { PolicyGate } from './policy-gate.js';
 
 const { EINVAL, ESRCH, ENOENT, EBUSY, EEXIST, ENOSPC, ENOSYS, EACCES, EOPNOTSUPP, EOVERFLOW } = Errno;
 
@@ -91,6 +92,12 @@ export class Hypervisor {
   private readonly globalVirqHandler = new Map<number, number>();
   /** The link given to the architecture. */
   readonly link: HypervisorLink;
+  /**
+   * The security policy, behind a {@link PolicyGate}: an answer other than 0 or -errno denies
+   * with -EPERM and warns on the bus once per hook; a hook that throws stops the call with a
+   * `PolicyHookError` naming the policy and the hook.
+   */
+  readonly policy: SecurityPolicy;
 
   /**
    * @param arch - the platform architecture
@@ -101,9 +108,12 @@ export class Hypervisor {
   constructor(
     @inject(Tokens.Architecture) readonly arch: Architecture,
     @injectAll(Tokens.EventAbi) readonly abis: readonly EventAbi[],
-    @inject(Tokens.SecurityPolicy) readonly policy: SecurityPolicy,
+    @inject(Tokens.SecurityPolicy) policy: SecurityPolicy,
     @inject(Tokens.EventBus) readonly bus: EventBus,
   ) {
+    this.policy = new PolicyGate(policy, (source, message) => {
+      if (bus.listening('warn')) bus.emit('warn', source, message);
+    });
     if (abis.length === 0) throw new XenError('hypervisor', EINVAL, 'no event ABI offered');
     const names = new Set<string>();
     for (const a of abis) {
@@ -127,27 +137,46 @@ export class Hypervisor {
 
   /**
    * Creates a running domain with port 0 reserved, on the base ABI (toolstack).
-   * Throws `XenError` for a duplicate or out-of-range id or a bad option.
+   * Options are read once, own data properties only, and checked like hypercall fields: throws
+   * `XenError` EINVAL for an out-of-range id or an option of the wrong kind (`null` included;
+   * only an absent option takes its default), EEXIST for a duplicate id, EFAULT for options
+   * that cannot be read.
    */
-  createDomain(opts: DomainCreateOptions): Domain {
-    if (typeof opts !== 'object' || opts === null)
-      throw new XenError('createDomain', EINVAL, `options must be an object, got ${describeValue(opts)}`);
+  createDomain(options: DomainCreateOptions): Domain {
+    if (typeof options !== 'object' || options === null)
+      throw new XenError('createDomain', EINVAL, `options must be an object, got ${describeValue(options)}`);
+    // Read once, like a hypercall struct: own data properties only, so what is validated is
+    // what the domain is built from (a getter cannot answer differently the second time).
+    const opts = copyFromGuest(options, DOMAIN_OPTION_FIELDS) as unknown as DomainCreateOptions | undefined;
+    if (!opts) throw new XenError('createDomain', Errno.EFAULT, 'options cannot be read (accessor properties or a throwing proxy)');
     const id = opts.id;
-    if (!Number.isInteger(id) || id < 0 || id >= DOMID_FIRST_RESERVED)
+    if (!isDomid(id) || id >= DOMID_FIRST_RESERVED)
       throw new XenError('createDomain', EINVAL, `domain id ${describeValue(id)} is not in 0..${DOMID_FIRST_RESERVED - 1}`);
     if (this.domains.has(id)) throw new XenError('createDomain', EEXIST, `domain ${id} already exists`);
-    const vcpus = opts.vcpus ?? 1;
-    if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 4096)
-      throw new XenError('createDomain', EINVAL, `domain ${id}: vcpus must be 1..4096, got ${describeValue(vcpus)}`);
     const badOption = (name: string, want: string, got: unknown): XenError =>
       new XenError('createDomain', EINVAL, `domain ${id}: ${name} must be ${want}, got ${describeValue(got)}`);
+    // An absent option takes its default; null or any other value of the wrong kind is refused.
+    if (opts.vcpus !== undefined && !(isU32(opts.vcpus) && opts.vcpus >= 1 && opts.vcpus <= 4096))
+      throw badOption('vcpus', 'an integer 1..4096', opts.vcpus);
+    if (opts.privileged !== undefined && typeof opts.privileged !== 'boolean') throw badOption('privileged', 'a boolean', opts.privileged);
     if (opts.maxEvtchnPort !== undefined && !isU32(opts.maxEvtchnPort))
       throw badOption('maxEvtchnPort', 'a 32-bit unsigned integer', opts.maxEvtchnPort);
     if (opts.nrPirqs !== undefined && !isU32(opts.nrPirqs)) throw badOption('nrPirqs', 'a 32-bit unsigned integer', opts.nrPirqs);
     if (opts.memPages !== undefined && !isU64(opts.memPages)) throw badOption('memPages', 'a non-negative safe integer', opts.memPages);
     if (opts.wordBits !== undefined && opts.wordBits !== 32 && opts.wordBits !== 64) throw badOption('wordBits', '32 or 64', opts.wordBits);
-    if (opts.pirqs !== undefined && !(Array.isArray(opts.pirqs) && opts.pirqs.every((p) => isU32(p))))
-      throw badOption('pirqs', 'an array of 32-bit unsigned integers', opts.pirqs);
+    if (opts.pirqs !== undefined) {
+      // Copied too (a Proxy or a getter at an index could answer differently later).
+      let pirqs: unknown[] | undefined;
+      try {
+        pirqs = Array.isArray(opts.pirqs) ? Array.from(opts.pirqs as unknown[]) : undefined;
+      } catch {
+        throw new XenError('createDomain', Errno.EFAULT, `domain ${id}: pirqs cannot be read`);
+      }
+      if (!pirqs?.every((p) => isU32(p))) throw badOption('pirqs', 'an array of 32-bit unsigned integers', opts.pirqs);
+      opts.pirqs = pirqs as number[];
+    }
+    if (opts.label !== undefined && typeof opts.label !== 'string') throw badOption('label', 'a string', opts.label);
+    if (opts.deviceModel !== undefined && !isDomid(opts.deviceModel)) throw badOption('deviceModel', 'a domain id', opts.deviceModel);
     const d = new Domain(opts);
     d.hypercalls = new BoundEventChannelOps(this, d.id, d);
     const ctx = this.abiContext(d);
@@ -570,7 +599,10 @@ export class Hypervisor {
     }
   }
 
-  /** EVTCHNOP_status. */
+  /**
+   * EVTCHNOP_status. The result is built first and then written into `out` (Xen's
+   * copy_to_guest): an `out` that cannot be written (null, frozen, a throwing Proxy) is -EFAULT.
+   */
   status(caller: Domain, dom: number, port: number, out: EvtchnStatus): number {
     const d = this.lookup(caller, dom);
     if (!d) return -ESRCH;
@@ -578,34 +610,38 @@ export class Hypervisor {
     if (!ch.isValid(port)) return -EINVAL;
     const rc = this.policy.evtchnStatus(caller, d);
     if (rc) return rc;
-    out.vcpu = ch.notifyVcpu[port]!;
-    delete out.dom;
-    delete out.port;
-    delete out.pirq;
-    delete out.virq;
+    const r: EvtchnStatus = { status: 'closed', vcpu: ch.notifyVcpu[port]! };
     switch (ch.state[port]) {
       case ECS.UNBOUND:
-        out.status = 'unbound';
-        out.dom = ch.remoteDom[port]!;
+        r.status = 'unbound';
+        r.dom = ch.remoteDom[port]!;
         break;
       case ECS.INTERDOMAIN:
-        out.status = 'interdomain';
-        out.dom = ch.remoteDom[port]!;
-        out.port = ch.detail[port]!;
+        r.status = 'interdomain';
+        r.dom = ch.remoteDom[port]!;
+        r.port = ch.detail[port]!;
         break;
       case ECS.PIRQ:
-        out.status = 'pirq';
-        out.pirq = ch.detail[port]!;
+        r.status = 'pirq';
+        r.pirq = ch.detail[port]!;
         break;
       case ECS.VIRQ:
-        out.status = 'virq';
-        out.virq = ch.detail[port]!;
+        r.status = 'virq';
+        r.virq = ch.detail[port]!;
         break;
       case ECS.IPI:
-        out.status = 'ipi';
+        r.status = 'ipi';
         break;
-      default:
-        out.status = 'closed';
+    }
+    try {
+      out.status = r.status;
+      out.vcpu = r.vcpu;
+      for (const k of ['dom', 'port', 'pirq', 'virq'] as const) {
+        if (r[k] === undefined) delete out[k];
+        else out[k] = r[k];
+      }
+    } catch {
+      return -Errno.EFAULT;
     }
     return 0;
   }
@@ -724,12 +760,14 @@ export class Hypervisor {
     if (!isU32(cmd)) return { rc: -ENOSYS };
     const name = OP_NAMES[cmd];
     if (!name) return { rc: -ENOSYS };
-    if (typeof args !== 'object' || args === null) return { rc: -Errno.EFAULT };
+    // Xen's copy_from_guest: the struct is copied in before anything else happens, so an
+    // unreadable struct is -EFAULT with nothing changed, and the op sees a stable copy.
+    const a = copyFromGuest(args, OP_FIELDS[name]);
+    if (!a) return { rc: -Errno.EFAULT };
     const d = isDomid(caller) ? this.domains.get(caller) : undefined;
     if (!d) return { rc: -ESRCH };
     // The bound interface validates every field as its C field would hold it (the same rule
     // for library callers and raw guest structs); values arrive here unchecked.
-    const a = args as Record<string, number>;
     const ops = d.hypercalls;
     const portResult = (key: string, rc: number): RawOpResult => (rc >= 0 ? { rc: 0, [key]: rc } : { rc });
     switch (name) {
@@ -777,6 +815,62 @@ export class Hypervisor {
     }
   }
 }
+
+/** The argument fields each EVTCHNOP reads from its struct (public header names). */
+const OP_FIELDS: Readonly<Record<EvtchnOpName, readonly string[]>> = {
+  bind_interdomain: ['remote_dom', 'remote_port'],
+  bind_virq: ['virq', 'vcpu'],
+  bind_pirq: ['pirq', 'flags'],
+  close: ['port'],
+  send: ['port'],
+  status: ['dom', 'port'],
+  alloc_unbound: ['dom', 'remote_dom'],
+  bind_ipi: ['vcpu'],
+  bind_vcpu: ['port', 'vcpu'],
+  unmask: ['port'],
+  reset: ['dom'],
+  reset_cont: ['dom'],
+  init_control: ['control_gfn', 'offset', 'vcpu'],
+  expand_array: ['array_gfn'],
+  set_priority: ['port', 'priority'],
+};
+
+/**
+ * Xen's `copy_from_guest` for a struct given as a JS object: copies `fields` from the object's
+ * own data properties into a fresh null-prototype record. A field that is absent (or only on the
+ * prototype) stays undefined and is later bad input (-EINVAL); an accessor property, or any
+ * exception while looking (a throwing Proxy trap), means the struct cannot be read.
+ * @returns the copy, or undefined when the struct is unreadable (the caller answers -EFAULT)
+ */
+function copyFromGuest(args: unknown, fields: readonly string[]): Record<string, number> | undefined {
+  if (typeof args !== 'object' || args === null) return undefined;
+  const copy: Record<string, number> = Object.create(null) as Record<string, number>;
+  try {
+    for (const f of fields) {
+      const desc = Object.getOwnPropertyDescriptor(args, f);
+      if (desc === undefined) continue;
+      if (!('value' in desc)) return undefined;
+      copy[f] = desc.value as number;
+    }
+  } catch {
+    return undefined;
+  }
+  return copy;
+}
+
+/** The fields of {@link DomainCreateOptions} `createDomain` reads. */
+const DOMAIN_OPTION_FIELDS: readonly (keyof DomainCreateOptions)[] = [
+  'id',
+  'vcpus',
+  'privileged',
+  'maxEvtchnPort',
+  'nrPirqs',
+  'pirqs',
+  'memPages',
+  'wordBits',
+  'label',
+  'deviceModel',
+];
 
 /** `EVTCHNOP_*` names by number. */
 const OP_NAMES: Record<number, EvtchnOpName> = Object.fromEntries(
