@@ -11,7 +11,7 @@
  */
 import { runDeliveryReplay } from '@evtchn/conformance';
 import { describe, expect, it } from 'vitest';
-import { checkProperty } from './arbitraries.js';
+import { checkProperty, scaled } from './arbitraries.js';
 import { deliveryScenario, type DStep, type DeliveryScenario } from './delivery-arbitraries.js';
 
 /** What the model knows of one bound port. */
@@ -193,7 +193,7 @@ describe('delivery properties (both ABIs, through the delivery replay)', () => {
         },
         120,
       );
-      expect(exercised, 'scenarios with a pending masked port at an upcall').toBeGreaterThan(20);
+      expect(exercised, 'scenarios with a pending masked port at an upcall').toBeGreaterThan(scaled(20));
     });
 
     it(`${abi}: with handlers that send, never more handler runs than sends, and a drain leaves nothing pending`, () => {
@@ -212,6 +212,6 @@ describe('delivery properties (both ABIs, through the delivery replay)', () => {
       },
       150,
     );
-    expect(ordered).toBeGreaterThan(100);
+    expect(ordered).toBeGreaterThan(scaled(100));
   });
 });

@@ -10,7 +10,7 @@ import { SecurityPolicy as SecurityPolicyToken } from '../tokens.js';
 /** The dummy policy: Xen's behaviour without FLASK. */
 export class DummySecurityPolicy implements SecurityPolicy {
   /** Policy name. */
-  readonly name = 'dummy';
+  readonly name: string = 'dummy';
 
   /** XSM_TARGET: `caller` acts on `target`. @returns 0 or -EPERM */
   protected target(caller: PolicySubject, target: PolicySubject): number {

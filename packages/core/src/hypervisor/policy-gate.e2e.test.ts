@@ -18,7 +18,7 @@ const { EPERM, EACCES } = Errno;
 
 /** The dummy policy, except that chosen hooks answer `answer` (or throw it when `throws`). */
 class OddPolicy extends DummySecurityPolicy {
-  override readonly name = 'odd';
+  override readonly name: string = 'odd';
   constructor(
     private readonly hooks: ReadonlySet<string>,
     private readonly answer: () => unknown,

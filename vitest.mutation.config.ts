@@ -1,0 +1,22 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.js';
+
+// The tests `pnpm mutation` (StrykerJS) runs against each mutant: the unit and end-to-end tests
+// of the mutated packages and the conformance runner, plus the property tests of the hypercall
+// layer. Tests that spawn child processes or read built `dist/` files are left out (Stryker runs
+// in a sandbox with no build); the property tests use one fixed seed, so a mutant's verdict does
+// not depend on the run, and a quarter of their cases (FC_RUNS_SCALE), so a run ends in hours.
+const merged = mergeConfig(base, {
+  test: { reporters: ['default'], env: { FC_SEED: process.env.FC_SEED ?? '24301', FC_RUNS_SCALE: process.env.FC_RUNS_SCALE ?? '0.25' } },
+});
+merged.test!.include = [
+  'packages/core/src/**/*.test.ts',
+  'packages/abi-2level/src/**/*.test.ts',
+  'packages/abi-fifo/src/**/*.test.ts',
+  'packages/conformance/src/**/*.test.ts',
+  'test/reliability/hypercall-model.test.ts',
+  'test/reliability/hostile-args.test.ts',
+  'test/reliability/isolation.test.ts',
+  'test/reliability/delivery.test.ts',
+];
+export default defineConfig(merged);
