@@ -157,8 +157,9 @@ function steps(ids: number[], spare: number[], model: boolean): fc.Arbitrary<Ste
   // then unmasked (2-level: the selector and the upcall are set only at the unmask; FIFO: the
   // unmask links the event).
   const maskedEvent = fc
-    .record({ a: live, p: port, v: fc.constantFrom(0, 0, 1) })
+    .record({ a: live, p: fc.integer({ min: 1, max: 4 }), v: fc.constantFrom(0, 0, 1) })
     .map(({ a, p, v }): Step[] => [
+      { op: 'bind_ipi', caller: a, vcpu: v },
       { op: 'guest_mask', caller: a, port: p },
       { op: 'guest_ack', caller: a, vcpu: v },
       { op: 'send', caller: a, port: p },
@@ -224,7 +225,7 @@ function steps(ids: number[], spare: number[], model: boolean): fc.Arbitrary<Ste
         w(3, reuse),
         w(5, fifoSession),
         w(6, ipiBurst),
-        w(4, maskedEvent),
+        w(6, maskedEvent),
         w(6, drain),
         w(2, op('create', { dom: toolDom, vcpus: fc.integer({ min: 1, max: 3 }), memPages: fc.constantFrom(16, 64), maxEvtchnPort: fc.constantFrom(10, 70, 1023) })),
         w(4, op('guest_mask', { caller, port })),

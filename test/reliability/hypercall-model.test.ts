@@ -162,7 +162,7 @@ function runScenario(sc: HypercallScenario): void {
 
 describe('hypercall layer against the SPEC §1 reference model', () => {
   it('random EVTCHNOP sequences from 3–5 domains agree with the reference after every step', () => {
-    checkProperty('hypercall model (3-5 domains, both ABIs, guest actions, domid reuse)', modelScenario, runScenario, 250);
+    checkProperty('hypercall model (3-5 domains, both ABIs, guest actions, domid reuse)', modelScenario, runScenario, 150);
     console.log(`[property] rules reached: ${Object.entries(reached).map(([k, n]) => `${k}=${n}`).join(', ')}`);
     // The generator must reach the rules that need a history, or agreeing proves little.
     for (const [k, n] of Object.entries(reached)) expect(n, `${k} reached`).toBeGreaterThan(scaled(10));
