@@ -1,6 +1,7 @@
 import { ECS, Errno } from '@evtchn/core';
 import { describe, expect, it } from 'vitest';
 import { FakeDomain } from './fake-domain.test-util.js';
+import { checkInitControlArgs } from './hypervisor-side.js';
 import {
   FIFO_BUSY,
   FIFO_CB_HEAD,
@@ -436,5 +437,63 @@ describe('reset and re-init', () => {
     expect(dom.fifo.isBusy(5)).toBe(true); // the old LINKED bit is still in the page
     expect(dom.expandArray(ARRAY0 + 1)).toBe(0);
     expect(dom.fifo.isPending(1500)).toBe(true); // sticky flag raised on the new page
+  });
+});
+
+// Found by mutation testing (pnpm mutation): boundaries and direct callers the core's argument
+// checks hide.
+describe('edges of the hypervisor half', () => {
+  it('the first port past the event array has no word: clear pending, unmask and send leave it alone', () => {
+    const dom = fifoDomain(1);
+    const p = dom.bind(1024);
+    expect(dom.fifo.eventWord(p)).toBeUndefined();
+    expect(() => {
+      dom.send(p);
+      dom.active.unmask(p);
+      dom.active.clearPending(p);
+    }).not.toThrow();
+    // The send was remembered in the sticky flag, nothing else moved.
+    expect(dom.channels.pendingFlag[p]).toBe(1);
+    expect(dom.active.isPending(p)).toBe(false);
+    expect(dom.active.isMasked(p)).toBe(true);
+    expect(dom.upcalls).toEqual([]);
+    // The last covered port has a word and works.
+    const last = dom.bind(1023);
+    dom.send(last);
+    expect(dom.active.isPending(last)).toBe(true);
+  });
+
+  it('warns when a port is bound while its event is still on a queue, and only then', () => {
+    const dom = fifoDomain(1);
+    const p = dom.bind(5);
+    dom.send(p);
+    expect(dom.warnings).toEqual([]);
+    dom.close(p);
+    dom.bind(p);
+    expect(dom.warnings).toEqual(['domain 1, port 5 already on a queue']);
+    unlink(dom, p);
+    dom.close(p);
+    dom.bind(p);
+    expect(dom.warnings).toHaveLength(1);
+  });
+
+  it('checkInitControlArgs refuses negative and fractional vCPUs and offsets on its own', () => {
+    expect(checkInitControlArgs(2, 0, -1)).toBe(-Errno.ENOENT);
+    expect(checkInitControlArgs(2, 0, 0.5)).toBe(-Errno.ENOENT);
+    expect(checkInitControlArgs(2, 0, 2)).toBe(-Errno.ENOENT);
+    expect(checkInitControlArgs(2, -8, 0)).toBe(-Errno.EINVAL);
+    expect(checkInitControlArgs(2, 8.5, 0)).toBe(-Errno.EINVAL);
+    expect(checkInitControlArgs(2, 4024, 1)).toBe(0);
+  });
+
+  it('setPriority refuses a negative or fractional priority on its own', () => {
+    const dom = fifoDomain(1);
+    const p = dom.bind(3);
+    expect(dom.fifo.setPriority(p, -1)).toBe(-Errno.EINVAL);
+    expect(dom.fifo.setPriority(p, 2.5)).toBe(-Errno.EINVAL);
+    expect(dom.fifo.setPriority(p, 16)).toBe(-Errno.EINVAL);
+    expect(dom.channels.priority[p]).toBe(7);
+    expect(dom.fifo.setPriority(p, 0)).toBe(0);
+    expect(dom.channels.priority[p]).toBe(0);
   });
 });
