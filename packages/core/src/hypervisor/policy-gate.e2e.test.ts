@@ -6,13 +6,13 @@
 import { TwoLevelAbi } from '@evtchn/abi-2level';
 import { describe, expect, it } from 'vitest';
 import { PlatformEventBus } from '../bus.js';
-import type { PolicySubject } from '../contracts/policy.js';
+import type { PolicySubject, SecurityPolicy } from '../contracts/policy.js';
 import { Errno } from '../errno.js';
 import { ECS, EVTCHNOP } from '../xen.js';
 import { DummySecurityPolicy } from './dummy-policy.js';
 import { Hypervisor } from './hypervisor.js';
 import { nullArchitecture } from './null-arch.js';
-import { PolicyHookError } from './policy-gate.js';
+import { PolicyGate, PolicyHookError, type PolicyHook } from './policy-gate.js';
 
 const { EPERM, EACCES } = Errno;
 
@@ -138,5 +138,112 @@ describe('policy answers', () => {
     const hv = Hypervisor.create({ arch: nullArchitecture(), abis: [new TwoLevelAbi()], policy: partial });
     hv.createDomain({ id: 0 });
     expect(() => hv.evtchn(0).status(0, 0, { status: 'closed', vcpu: 0 })).toThrow(/'partial': hook evtchnStatus threw: TypeError/);
+  });
+});
+
+/** A policy answering `answer()` from every hook. */
+function uniform(name: unknown, answer: () => unknown): SecurityPolicy {
+  const hook = (): number => answer() as number;
+  return { name, evtchnUnbound: hook, evtchnInterdomain: hook, evtchnSend: hook, evtchnStatus: hook, evtchnReset: hook, pirqAccess: hook } as SecurityPolicy;
+}
+
+/** Calls each hook once through a gate. */
+const HOOK_CALLS: ReadonlyArray<[PolicyHook, (g: PolicyGate, s: PolicySubject) => number]> = [
+  ['evtchnUnbound', (g, s) => g.evtchnUnbound(s, s, 0)],
+  ['evtchnInterdomain', (g, s) => g.evtchnInterdomain(s, s)],
+  ['evtchnSend', (g, s) => g.evtchnSend(s, undefined)],
+  ['evtchnStatus', (g, s) => g.evtchnStatus(s, s)],
+  ['evtchnReset', (g, s) => g.evtchnReset(s, s)],
+  ['pirqAccess', (g, s) => g.pirqAccess(s, 3)],
+];
+const SUBJECT: PolicySubject = { id: 1, privileged: false, pirqGrants: new Set() };
+
+describe('PolicyGate (every hook)', () => {
+  it.each(HOOK_CALLS)('%s: a bad answer is -EPERM with a warning naming the hook; -4095 is an errno, -4096 is not', (hook, call) => {
+    const warnings: string[] = [];
+    let answer: unknown = 13;
+    const gate = new PolicyGate(uniform('p', () => answer), (source, message) => warnings.push(`${source}: ${message}`));
+    expect(call(gate, SUBJECT)).toBe(-EPERM);
+    expect(warnings).toEqual([`policy 'p': hook ${hook} answered 13, not 0 or a negative errno: denied with -EPERM (warned once per hook)`]);
+    answer = -4095;
+    expect(call(gate, SUBJECT)).toBe(-4095);
+    answer = -4096;
+    expect(call(gate, SUBJECT)).toBe(-EPERM);
+    answer = 0;
+    expect(call(gate, SUBJECT)).toBe(0);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it.each(HOOK_CALLS)('%s: a throw becomes a PolicyHookError naming the policy and the hook', (hook, call) => {
+    const gate = new PolicyGate(
+      uniform('p', () => {
+        throw new TypeError('bug');
+      }),
+      () => {},
+    );
+    let thrown: unknown;
+    try {
+      call(gate, SUBJECT);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(PolicyHookError);
+    expect((thrown as PolicyHookError).name).toBe('PolicyHookError');
+    expect((thrown as PolicyHookError).hook).toBe(hook);
+    expect((thrown as PolicyHookError).message).toBe(`security policy 'p': hook ${hook} threw: TypeError: bug`);
+  });
+
+  it.each<[string, () => unknown, string]>([
+    ['undefined', () => undefined, 'undefined'],
+    ['NaN', () => NaN, 'NaN'],
+    ['a boolean', () => true, 'true'],
+    ['a bigint', () => -1n, '-1'],
+    ['a string', () => '-1', '"-1"'],
+    ['null', () => null, 'null'],
+    ['a Promise', () => Promise.resolve(0), 'a Promise (hooks are synchronous)'],
+    ['an object', () => ({ rc: 0 }), 'an object'],
+    ['an object whose then throws', () => Object.defineProperty({}, 'then', { get: () => { throw new Error('x'); } }), 'an object'],
+    ['a function', () => () => 0, 'a function'],
+    ['a symbol', () => Symbol('rc'), 'a symbol'],
+  ])('the warning describes %s', (_what, answer, shown) => {
+    const warnings: string[] = [];
+    const gate = new PolicyGate(uniform('p', answer), (_s, m) => warnings.push(m));
+    expect(gate.evtchnSend(SUBJECT, undefined)).toBe(-EPERM);
+    expect(warnings).toEqual([`hook evtchnSend answered ${shown}, not 0 or a negative errno: denied with -EPERM (warned once per hook)`]);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a non-Error object', { code: 1 }, 'a non-Error object'],
+    ['a string', 'oops', 'oops'],
+    ['null', null, 'null'],
+    ['a value that cannot be printed', Object.create(null), 'a non-Error object'],
+    ['a symbol', Symbol('s'), 'Symbol(s)'],
+  ])('a thrown %s is described in the error', (_what, value, shown) => {
+    const gate = new PolicyGate(
+      uniform('p', () => {
+        throw value;
+      }),
+      () => {},
+    );
+    expect(() => gate.evtchnReset(SUBJECT, SUBJECT)).toThrow(`security policy 'p': hook evtchnReset threw: ${shown}`);
+  });
+
+  it('an Error whose message cannot be read is "an unprintable value"', () => {
+    const weird = Object.create(Error.prototype, { message: { get: () => { throw new Error('no'); } } }) as Error;
+    const gate = new PolicyGate(
+      uniform('p', () => {
+        throw weird;
+      }),
+      () => {},
+    );
+    expect(() => gate.pirqAccess(SUBJECT, 1)).toThrow("security policy 'p': hook pirqAccess threw: an unprintable value");
+  });
+
+  it("names a policy whose name is not a string (or cannot be read) '?'", () => {
+    expect(new PolicyGate(uniform(42, () => 0), () => {}).name).toBe('?');
+    const unreadable = uniform('x', () => 0);
+    Object.defineProperty(unreadable, 'name', { get: () => { throw new Error('no'); } });
+    expect(new PolicyGate(unreadable, () => {}).name).toBe('?');
+    expect(new PolicyGate(uniform('flask', () => 0), () => {}).name).toBe('flask');
   });
 });
