@@ -165,10 +165,10 @@ describe('a run that stops early', () => {
     const code = await main(['run', `${root}packages/cli/fixtures/plugins/faulty-policy.yaml`], io);
     expect(code).toBe(3);
     expect(io.text()).toMatch(/dom0/);
-    // The hypervisor's PolicyGate names the hook (the fixture's policy object has no name: '?').
-    expect(io.errText()).toMatch(/the run stopped at .* of virtual time: security policy '\?': hook evtchnSend threw: Error: faulty-policy: evtchnSend broke/);
+    // The hypervisor's PolicyGate names the policy and the hook, keeping the original message.
+    expect(io.errText()).toMatch(/the run stopped at .* of virtual time: security policy 'faulty': hook evtchnSend threw: Error: faulty-policy: evtchnSend broke/);
     const { report } = await runConfigFile(`${root}packages/cli/fixtures/plugins/faulty-policy.yaml`);
-    expect(report.stopped!.error).toBe("security policy '?': hook evtchnSend threw: Error: faulty-policy: evtchnSend broke");
+    expect(report.stopped!.error).toBe("security policy 'faulty': hook evtchnSend threw: Error: faulty-policy: evtchnSend broke");
     expect(report.stopped!.atNs).toBeGreaterThan(0);
     expect(report.stopped!.atNs).toBeLessThan(20_000_000);
     // The counts stop where the run did: 49 sends went through, the 50th threw.
