@@ -7,7 +7,7 @@
 import { abi2Level } from '@evtchn/abi-2level';
 import { abiFifo } from '@evtchn/abi-fifo';
 import { archX86 } from '@evtchn/arch-x86';
-import { DOMID_SELF, Errno, VIRQ, createPlatform, type Platform } from '@evtchn/core';
+import { DOMID_SELF, Errno, Tokens, VIRQ, createPlatform, type Platform } from '@evtchn/core';
 import { IRQ_HANDLED, LinuxGuest, guestLinux } from '@evtchn/guest-linux';
 import { describe, expect, it } from 'vitest';
 
@@ -224,5 +224,48 @@ describe('the path of one event (ARCHITECTURE.md)', () => {
       `driver handler irq ${feIrq}`,
       `flow → handler done d1 irq ${feIrq}`,
     ]);
+  });
+});
+
+describe('a plugin hook that throws under guest code stops the platform', () => {
+  it("a policy hook throwing inside a domU handler's send is the policy's fault: runUntil throws, the domain is not crashed", () => {
+    const allow = (): number => 0;
+    let sends = 0;
+    const p = createPlatform({
+      arch: archX86({ nrPcpus: 2 }),
+      abis: [abi2Level(), abiFifo()],
+      guest: guestLinux(),
+      policy: {
+        name: 'brittle',
+        kind: 'policy',
+        register(c) {
+          c.register(Tokens.SecurityPolicy, {
+            useValue: {
+              name: 'brittle',
+              evtchnUnbound: allow,
+              evtchnInterdomain: allow,
+              evtchnSend: () => {
+                if (++sends === 2) throw new Error('brittle broke');
+                return 0;
+              },
+              evtchnStatus: allow,
+              evtchnReset: allow,
+              pirqAccess: allow,
+            },
+          });
+        },
+      },
+      domains: [{ id: 0, vcpus: 1 }, { id: 1, vcpus: 1 }],
+    });
+    const crashes: number[] = [];
+    p.bus.on('domain:crash', (d) => crashes.push(d));
+    // domU's handler answers each notification with a send of its own (the second send throws).
+    const fport = p.hypervisor.evtchn(1).allocUnbound(1, 0);
+    guest(p, 1).bindEvtchnToIrqhandler(fport, () => (guest(p, 1).notifyRemoteViaEvtchn(fport), IRQ_HANDLED), 0, 'fe', null);
+    const beIrq = guest(p, 0).bindInterdomainEvtchnToIrq(1, fport);
+    expect(guest(p, 0).notifyRemoteViaIrq(beIrq)).toBe(0);
+    expect(() => p.run(100_000)).toThrow(/security policy 'brittle': hook evtchnSend threw: Error: brittle broke/);
+    expect(crashes).toEqual([]);
+    expect(p.hypervisor.domain(1)!.crashed).toBe(false);
   });
 });

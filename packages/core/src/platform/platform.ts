@@ -15,6 +15,7 @@ import { XenError } from '../errno.js';
 import { ConfigError } from './config-error.js';
 import type { Domain, DomainCreateOptions } from '../hypervisor/domain.js';
 import { DummySecurityPolicy } from '../hypervisor/dummy-policy.js';
+import { PolicyHookError } from '../hypervisor/policy-gate.js';
 import { Hypervisor } from '../hypervisor/hypervisor.js';
 import { VirtualClock } from '../sim/clock.js';
 import { DomainClock } from '../sim/domain-clock.js';
@@ -198,6 +199,9 @@ export function createPlatform(config: PlatformConfig): Platform {
   void c.resolve<SecurityPolicy>(Tokens.SecurityPolicy);
   const domains = new Map<number, PlatformDomain>();
   crashDomain = (domid, error) => {
+    // A plugin hook that threw under guest code is the plugin's fault, not the guest's: it stops
+    // the platform (the error names the plugin and the hook) instead of crashing the domain.
+    if (error instanceof PolicyHookError) throw error;
     const pd = domains.get(domid);
     runner.stop(domid);
     pd?.clock.stop();
