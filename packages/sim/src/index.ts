@@ -11,6 +11,8 @@ export {
   Simulation,
   type RunReport,
   type DomainRunStats,
+  type VcpuRunRow,
+  type PortRunRow,
   type LatencyRow,
   type SimulationOptions,
   type SimulationPlugins,

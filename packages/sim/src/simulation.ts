@@ -83,10 +83,46 @@ export interface DomainRunStats {
   upcalls: number;
   /** The guest's `/proc/interrupts`. */
   procInterrupts: string;
+  /** What each vCPU did: upcalls and the share of the run spent handling interrupts. */
+  vcpus: VcpuRunRow[];
+  /** Per-port fairness: what each notified port was sent, delivered and merged, and how long it waited. */
+  ports: PortRunRow[];
   /** Arm: the domain's periodic virtual-timer ticks (`vtimer` workloads), summed over its vCPUs. */
   vtimer?: VtimerRunStats;
   /** Arm: the physical SPIs routed to this domain (`spi` workloads). */
   spis?: SpiRunStats[];
+}
+
+/** One vCPU of a run (times in ns), from the platform's vCPU runner. */
+export interface VcpuRunRow {
+  /** vCPU id. */
+  vcpu: number;
+  /** Interrupts taken. */
+  upcalls: number;
+  /** Time spent handling interrupts. */
+  interruptNs: number;
+  /** `interruptNs` over the run's duration (1 = the vCPU did nothing else: livelock). */
+  interruptShare: number;
+  /** Longest single upcall, continuations included. */
+  longestUpcallNs: number;
+  /** Whether the vCPU was still inside an upcall longer than the livelock threshold at the end. */
+  livelocked: boolean;
+}
+
+/** One port of a run (times in ns): fairness between the ports of a domain. */
+export interface PortRunRow {
+  /** Port number. */
+  port: number;
+  /** Notifications made towards it. */
+  sent: number;
+  /** Handler runs for it. */
+  delivered: number;
+  /** Notifications merged into one already pending. */
+  coalesced: number;
+  /** Mean time from the first undelivered notification to its handler. */
+  waitMean: number;
+  /** Longest such wait. */
+  waitMax: number;
 }
 
 /** Virtual-timer tick counts of one domain (times in ns). */
@@ -175,6 +211,10 @@ interface PortStats {
   sent: number;
   coalesced: number;
   delivered: number;
+  /** Waits measured (first undelivered notification → handler), their sum and maximum. */
+  waits: number;
+  waitSum: number;
+  waitMax: number;
 }
 
 const DEFAULT_TICK_WORK_NS = 50_000;
@@ -246,7 +286,7 @@ export class Simulation {
   private stats(dom: number, port: number): PortStats {
     let rows = this.portStats.get(dom);
     if (!rows) this.portStats.set(dom, (rows = []));
-    return (rows[port] ??= { sent: 0, coalesced: 0, delivered: 0 });
+    return (rows[port] ??= { sent: 0, coalesced: 0, delivered: 0, waits: 0, waitSum: 0, waitMax: 0 });
   }
 
   /** Records the pending bit `bind_interdomain` set on `port` as a notification sent now. */
@@ -275,11 +315,16 @@ export class Simulation {
   private noteDelivery(dom: number, port: number, irq: number): number {
     const runner = this.platform.runner;
     const at = runner.now();
-    this.stats(dom, port).delivered++;
+    const ps = this.stats(dom, port);
+    ps.delivered++;
     const pend = this.firstPending.get(dom);
     const since = pend?.get(port);
     if (since !== undefined) {
       pend!.delete(port);
+      const wait = at - since;
+      ps.waits++;
+      ps.waitSum += wait;
+      if (wait > ps.waitMax) ps.waitMax = wait;
       const d = this.platform.hypervisor.domain(dom)!;
       const prio: number | '-' = d.abi.name === 'fifo' ? d.channels.priority[port]! : '-';
       let h = this.latency.get(prio);
@@ -592,6 +637,10 @@ export class Simulation {
         dropped: c.droppedNoControlBlock + c.droppedOther + (g ? g.stats.noIrq + g.stats.droppedActive : 0),
         upcalls: this.upcallsOf(id, pd.domain.nrVcpus),
         procInterrupts: g?.procInterrupts() ?? '',
+        vcpus: this.vcpuRows(id, pd.domain.nrVcpus),
+        ports: rows.flatMap((r, port) =>
+          r ? [{ port, sent: r.sent, delivered: r.delivered, coalesced: r.coalesced, waitMean: r.waits ? r.waitSum / r.waits : 0, waitMax: r.waitMax }] : [],
+        ),
         ...this.armStats(id),
       });
     }
@@ -620,6 +669,23 @@ export class Simulation {
         },
       }),
     };
+  }
+
+  /** Each vCPU's interrupt time, from the runner. */
+  private vcpuRows(dom: number, nrVcpus: number): VcpuRunRow[] {
+    const out: VcpuRunRow[] = [];
+    for (let v = 0; v < nrVcpus; v++) {
+      const st = this.platform.runner.stats(dom, v);
+      out.push({
+        vcpu: v,
+        upcalls: st.upcalls,
+        interruptNs: st.interruptNs,
+        interruptShare: this.opts.durationNs > 0 ? Math.min(1, st.interruptNs / this.opts.durationNs) : 0,
+        longestUpcallNs: st.longestUpcallNs,
+        livelocked: st.livelocked,
+      });
+    }
+    return out;
   }
 
   /** Upcalls the runner ran on a domain's vCPUs. */

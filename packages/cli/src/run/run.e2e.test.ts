@@ -176,3 +176,23 @@ describe('a run that stops early', () => {
     expect(dom0.delivered).toBeGreaterThan(0);
   });
 });
+
+describe('run metrics per vCPU and per port', () => {
+  it('per-port rows add up to the domain totals; each vCPU reports its interrupt time', async () => {
+    const { report } = await runConfigFile(example, { duration: '5ms' });
+    for (const d of report.domains) {
+      const sum = (k: 'sent' | 'delivered' | 'coalesced'): number => d.ports.reduce((n, p) => n + p[k], 0);
+      expect(sum('sent')).toBe(d.sent);
+      expect(sum('delivered')).toBe(d.delivered);
+      expect(sum('coalesced')).toBe(d.coalesced);
+      for (const p of d.ports) if (p.delivered > 0) expect(p.waitMax).toBeGreaterThanOrEqual(p.waitMean);
+      expect(d.vcpus.reduce((n, v) => n + v.upcalls, 0)).toBe(d.upcalls);
+      for (const v of d.vcpus) {
+        expect(v.interruptShare).toBeGreaterThanOrEqual(0);
+        expect(v.interruptShare).toBeLessThan(0.5);
+        expect(v.livelocked).toBe(false);
+      }
+      expect(d.vcpus.some((v) => v.interruptNs > 0)).toBe(true);
+    }
+  });
+});
