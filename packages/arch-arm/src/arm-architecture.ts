@@ -476,16 +476,7 @@ export class ArmArchitecture implements Architecture {
     if (d.looping[vcpu] || !this.isRunning(d.info.id, vcpu)) return;
     d.looping[vcpu] = 1;
     try {
-      while (d.busy[vcpu] === -1 && this.isRunning(d.info.id, vcpu)) {
-        const virq = d.vgic.ack(vcpu);
-        if (virq === GIC_SPURIOUS) break;
-        d.busy[vcpu] = virq;
-        const handler = d.handlers.get(virq);
-        let deferred = false;
-        if (handler) deferred = handler(vcpu, virq) === 'deferred';
-        else if (virq === d.evtchnPpi) d.sink.upcall(vcpu);
-        if (!deferred) this.completeIrq(d, vcpu, virq);
-      }
+      while (d.busy[vcpu] === -1 && this.isRunning(d.info.id, vcpu) && d.vgic.hasDeliverable(vcpu)) this.takeOne(d, vcpu);
     } finally {
       d.looping[vcpu] = 0;
     }

@@ -160,8 +160,6 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   currentCpu = 0;
   /** Nesting of the upcall loop (0 = not inside it). */
   private upcallDepth = 0;
-  /** Era `'2007'`: a re-delivered callback is running (see `recallback2007`). */
-  private recalling2007 = false;
   /** Era `'2007'`: scan passes made, one per upcall. */
   passes2007 = 0;
   /** The platform's `xen_force_evtchn_callback`, when it offers one. */
@@ -1098,26 +1096,10 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
       this.upcallDepth--;
       this.currentCpu = prevCpu;
     }
-    if (this.irqs2007 && this.upcallDepth === 0 && upcallPending[cpu] !== 0) this.recallback2007(cpu);
+    // Era '2007': the flag was raised during the one pass, so Xen delivers the callback again;
+    // the runner takes it after this one returns (never nested).
+    if (this.irqs2007 && this.upcallDepth === 0 && upcallPending[cpu] !== 0) this.forceEventCallback?.(cpu);
     return true;
-  }
-
-  /**
-   * Era `'2007'`: the flag was raised during the pass; the callback is delivered again. Runs
-   * the new callbacks here, one after the other (not nested), while each one makes progress.
-   */
-  private recallback2007(cpu: number): void {
-    if (this.recalling2007 || !this.forceEventCallback) return;
-    this.recalling2007 = true;
-    try {
-      while (this.upcallPending[cpu] !== 0) {
-        const before = this.passes2007;
-        this.forceEventCallback(cpu);
-        if (this.passes2007 === before) break;
-      }
-    } finally {
-      this.recalling2007 = false;
-    }
   }
 
   /**

@@ -283,11 +283,6 @@ export class ClockedVcpuRunner implements VcpuRunner {
     };
   }
 
-  /** Every attached domain id. */
-  domainIds(): number[] {
-    return [...this.domains.keys()];
-  }
-
   private arm(d: DomainExec, vcpu: number, at: number): void {
     if (d.armed[vcpu] === 1) return;
     d.armed[vcpu] = 1;
