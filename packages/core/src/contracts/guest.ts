@@ -8,6 +8,7 @@ import type { AbiGuestContext, EventAbi } from './abi.js';
 import type { GuestIrqSpace, UpcallSink } from './arch.js';
 import type { EventChannelOps, PhysdevOps } from './hypercalls.js';
 import type { Clock, VcpuRunner } from './sim.js';
+import type { JsonValue } from './snapshot.js';
 
 /** Everything a guest layer is given when it boots in a domain. */
 export interface GuestContext {
@@ -59,6 +60,14 @@ export interface GuestOs extends UpcallSink {
   readonly abiName: string;
   /** `/proc/interrupts`-style rendering of the guest's IRQs. */
   procInterrupts(): string;
+  /**
+   * The guest layer's state for a platform snapshot (IRQ tables, port map, masks, its armed
+   * timers as `TimerRecord`s). Optional: a platform whose guest layer lacks it cannot be
+   * snapshotted, and says so.
+   */
+  getState?(): JsonValue;
+  /** Restores {@link GuestOs.getState} into a guest booted on the restored platform. */
+  setState?(state: JsonValue): void;
 }
 
 /** A guest-layer plugin: boots a {@link GuestOs} in a domain. */

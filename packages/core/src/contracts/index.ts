@@ -4,3 +4,4 @@ export * from './guest.js';
 export * from './hypercalls.js';
 export * from './policy.js';
 export * from './sim.js';
+export * from './snapshot.js';

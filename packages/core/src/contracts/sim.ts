@@ -27,6 +27,26 @@ export interface Clock {
    * events interleave with it; without it slices end only at the runner's maximum slice.
    */
   nextDue?(): number | undefined;
+  /**
+   * When an armed timer fires and its place among timers due at the same instant, or `undefined`
+   * for a fired, cancelled or unknown timer. A snapshot saves this so the timer's owner can re-arm
+   * it with {@link Clock.rearm} and the restored run fires timers in the same order.
+   */
+  timerRecord?(id: TimerId): TimerRecord | undefined;
+  /**
+   * Re-arms a timer saved with {@link Clock.timerRecord} (its callback is the owner's, since
+   * closures are not saved), in the same place of the firing order. Throws when a live timer
+   * already holds that place.
+   */
+  rearm?(record: TimerRecord, callback: () => void): TimerId;
+}
+
+/** A timer's due time (ns) and arming sequence: what orders it in the clock. */
+export interface TimerRecord {
+  /** Virtual time at which it fires, ns. */
+  readonly at: number;
+  /** Arming sequence; timers due at the same time fire in increasing `seq`. */
+  readonly seq: number;
 }
 
 /** Token for {@link Clock}. */

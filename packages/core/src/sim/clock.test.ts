@@ -35,4 +35,38 @@ describe('VirtualClock', () => {
     expect(fired).toBe(true);
     expect(c.step()).toBe(false);
   });
+
+  it('saves timers as records and re-arms them on a new clock in the same firing order', () => {
+    const a = new VirtualClock();
+    const log: string[] = [];
+    a.at(5, () => log.push('early'));
+    const t1 = a.at(30, () => log.push('x'));
+    a.runUntil(10);
+    const t2 = a.at(30, () => log.push('y'));
+    const t3 = a.at(20, () => log.push('z'));
+    const cancelled = a.at(25, () => log.push('never'));
+    a.cancel(cancelled);
+    expect(a.timerRecord(cancelled)).toBeUndefined();
+    const saved = { clock: a.getState(), timers: [t2, t1, t3].map((id) => a.timerRecord(id)!) };
+
+    // Re-armed in a different order than they were armed: the sequence keeps the firing order.
+    const b = new VirtualClock();
+    b.setState(saved.clock);
+    const names = ['y', 'x', 'z'];
+    saved.timers.forEach((r, i) => b.rearm(r, () => log.push(names[i]!)));
+    const fresh = b.at(30, () => log.push('fresh'));
+    expect(fresh).toBeGreaterThan(Math.max(t1, t2, t3));
+    log.length = 0;
+    b.runUntil(100);
+    expect(log).toEqual(['z', 'x', 'y', 'fresh']);
+    expect(b.now()).toBe(100);
+  });
+
+  it('refuses to re-arm onto a live timer or to restore over armed timers', () => {
+    const c = new VirtualClock();
+    const id = c.at(10, () => {});
+    expect(() => c.rearm({ at: 10, seq: id }, () => {})).toThrow(/already holds/);
+    expect(() => c.rearm({ at: 10, seq: 0 }, () => {})).toThrow(RangeError);
+    expect(() => c.setState({ now: 0, seq: 0 })).toThrow(/armed timers/);
+  });
 });

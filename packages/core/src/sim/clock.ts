@@ -3,13 +3,21 @@
  * sequence), so timers due at the same instant run in the order they were armed and a run
  * is deterministic.
  */
-import type { Clock, TimerId } from '../contracts/sim.js';
+import type { Clock, TimerId, TimerRecord } from '../contracts/sim.js';
 
 interface Timer {
   at: number;
   seq: number;
   id: TimerId;
   fn: () => void;
+}
+
+/** What {@link VirtualClock.getState} saves. */
+export interface VirtualClockState {
+  /** Virtual time, ns. */
+  readonly now: number;
+  /** Last arming sequence handed out. */
+  readonly seq: number;
 }
 
 /** The {@link Clock} implementation; time in ns, starting at 0. */
@@ -37,6 +45,46 @@ export class VirtualClock implements Clock {
   /** Runs `callback` `delay` ns from now. */
   after(delay: number, callback: () => void): TimerId {
     return this.at(this.time + Math.max(0, delay), callback);
+  }
+
+  /** {@inheritDoc Clock.timerRecord} */
+  timerRecord(id: TimerId): TimerRecord | undefined {
+    if (!this.live.has(id) || this.cancelled.has(id)) return undefined;
+    const t = this.heap.find((x) => x.id === id);
+    return t ? { at: t.at, seq: t.seq } : undefined;
+  }
+
+  /** {@inheritDoc Clock.rearm} */
+  rearm(record: TimerRecord, callback: () => void): TimerId {
+    const { at, seq } = record;
+    if (!Number.isSafeInteger(seq) || seq <= 0) throw new RangeError(`timer sequence ${seq} is not a positive integer`);
+    if (!Number.isFinite(at)) throw new RangeError(`timer time ${at} is not finite`);
+    if (this.live.has(seq)) throw new Error(`a live timer already holds sequence ${seq}`);
+    // The id is the sequence, as for fresh timers; later fresh timers must come after it.
+    if (seq > this.seq) this.seq = seq;
+    this.live.add(seq);
+    this.push({ at: Math.max(at, this.time), seq, id: seq, fn: callback });
+    return seq;
+  }
+
+  /**
+   * The clock's own state: its time and the last arming sequence (its timers are saved by their
+   * owners through {@link VirtualClock.timerRecord}).
+   */
+  getState(): VirtualClockState {
+    return { now: this.time, seq: this.seq };
+  }
+
+  /** Restores {@link VirtualClock.getState}; only on a clock with no armed timer. */
+  setState(state: VirtualClockState): void {
+    if (this.pending > 0) throw new Error('cannot restore a clock that has armed timers');
+    if (!Number.isFinite(state.now) || state.now < 0) throw new RangeError(`clock time ${state.now} is not a time`);
+    if (!Number.isSafeInteger(state.seq) || state.seq < 0) throw new RangeError(`clock sequence ${state.seq} is not a count`);
+    this.heap.length = 0;
+    this.cancelled.clear();
+    this.live.clear();
+    this.time = state.now;
+    this.seq = state.seq;
   }
 
   /** Cancels a timer. */

@@ -5,7 +5,7 @@
  * when the domain is destroyed or crashes, its timers are cancelled, so a dead kernel acts
  * on nothing (not even on a new domain that reuses its id).
  */
-import type { Clock, TimerId, VcpuRunner } from '../contracts/sim.js';
+import type { Clock, TimerId, TimerRecord, VcpuRunner } from '../contracts/sim.js';
 
 /** The {@link Clock} a domain's guest layer is given. */
 export class DomainClock implements Clock {
@@ -30,8 +30,24 @@ export class DomainClock implements Clock {
 
   /** Arms a timer at `at`; nothing happens once the domain is stopped. */
   at(at: number, callback: () => void): TimerId {
+    return this.arm(callback, (fn) => this.clock.at(at, fn));
+  }
+
+  /** The platform clock's record of one of this domain's timers. */
+  timerRecord(id: TimerId): TimerRecord | undefined {
+    return this.armed.has(id) ? this.clock.timerRecord?.(id) : undefined;
+  }
+
+  /** Re-arms a saved timer of this domain (see {@link Clock.rearm}). */
+  rearm(record: TimerRecord, callback: () => void): TimerId {
+    const rearm = this.clock.rearm?.bind(this.clock);
+    if (!rearm) throw new Error('the platform clock cannot re-arm saved timers');
+    return this.arm(callback, (fn) => rearm(record, fn));
+  }
+
+  private arm(callback: () => void, schedule: (fn: () => void) => TimerId): TimerId {
     if (!this.alive) return -1;
-    const id: TimerId = this.clock.at(at, () => {
+    const id: TimerId = schedule(() => {
       this.armed.delete(id);
       if (!this.alive) return;
       try {
