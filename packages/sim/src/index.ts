@@ -19,5 +19,8 @@ export {
   type SpiRunStats,
   type VtimerRunStats,
   type SchedulerRunStats,
+  type RunDetails,
+  type LatencyBuckets,
 } from './simulation.js';
+export { RunSampler, type RunSamples, type VcpuInterruptSeries, type WaitingSeries, type SampledDomain } from './samples.js';
 export { SeededRandom } from './rng.js';

@@ -28,6 +28,7 @@ import { ArmArchitecture, PeriodicTickModel, sumTickCounts, type TickTotals, typ
 import type { X86Architecture } from '@evtchn/arch-x86';
 import { IRQF_PERCPU, IRQF_SHARED, IRQ_HANDLED, LinuxGuest } from '@evtchn/guest-linux';
 import { SeededRandom } from './rng.js';
+import { RunSampler, type RunSamples } from './samples.js';
 
 /** The plugins a run is built from (resolved from the configuration). */
 export interface SimulationPlugins {
@@ -57,6 +58,32 @@ export interface SimulationOptions {
   handlerCostNs?: number;
   /** Arm: virtual CPU time a guest's timer tick handler takes (default 50 µs). */
   tickWorkNs?: number;
+  /**
+   * Number of equal intervals the run's time series ({@link RunDetails.samples}) are kept in;
+   * 0 or absent: no time series. The memory is proportional to it, not to the duration.
+   */
+  samplePoints?: number;
+}
+
+/** The latency histogram of one group of deliveries, as `[lowest value of the bucket (ns), count]`. */
+export interface LatencyBuckets {
+  /** Buckets of the {@link LogHistogram}, ascending; each value is known to within 1.6 %. */
+  buckets: Array<[number, number]>;
+  /** Deliveries measured. */
+  count: number;
+}
+
+/**
+ * What a run measured beyond its {@link RunReport}, for plots: the latency histograms behind the
+ * report's percentiles, per priority and per domain, and the sampled time series.
+ */
+export interface RunDetails {
+  /** Send → handler latency by FIFO priority (`'-'`: ports of 2-level guests), as in {@link RunReport.latency}. */
+  latencyByPriority: Array<LatencyBuckets & { priority: number | '-' }>;
+  /** Send → handler latency of each domain's ports. */
+  latencyByDomain: Array<LatencyBuckets & { domain: number; name: string }>;
+  /** Time series, when {@link SimulationOptions.samplePoints} asked for them. */
+  samples?: RunSamples;
 }
 
 /** Counters of one domain. */
@@ -230,6 +257,8 @@ export class Simulation {
   /** Time of the oldest undelivered send per (domain, port). */
   private readonly firstPending = new Map<number, Map<number, number>>();
   private readonly latency = new Map<number | '-', LogHistogram>();
+  private readonly latencyByDomain = new Map<number, LogHistogram>();
+  private readonly sampler: RunSampler | undefined;
   private readonly sentTo = new Map<number, number>();
   /** Arm: the guests' periodic virtual-timer ticks, once a `vtimer` workload asks for one. */
   private ticks: PeriodicTickModel | undefined;
@@ -265,6 +294,22 @@ export class Simulation {
       },
     });
     if (opts.trace) this.platform.bus.on('upcall:enter', (dom, vcpu) => this.traceLine({ ev: 'upcall', dom, vcpu }));
+    if (opts.samplePoints) {
+      const domains = [...this.platform.domains.values()].map((pd) => ({
+        id: pd.domain.id,
+        name: pd.config.name ?? `dom${pd.domain.id}`,
+        nrVcpus: pd.domain.nrVcpus,
+        wordBits: pd.domain.wordBits,
+      }));
+      const runner = this.platform.runner;
+      this.sampler = new RunSampler(opts.samplePoints, opts.durationNs, domains, (d, v) => runner.stats(d, v).interruptNs);
+    }
+  }
+
+  /** A port's FIFO priority, or `'-'` when its domain is on 2-level. */
+  private priorityOf(dom: number, port: number): number | '-' {
+    const d = this.platform.hypervisor.domain(dom);
+    return d?.abi.name === 'fifo' ? d.channels.priority[port]! : '-';
   }
 
   private armArch(label: string, what: string): ArmArchitecture {
@@ -296,6 +341,7 @@ export class Simulation {
     this.sentTo.set(dom, (this.sentTo.get(dom) ?? 0) + 1);
     const pend = this.firstPending.get(dom) ?? this.firstPending.set(dom, new Map()).get(dom)!;
     pend.set(port, this.platform.clock.now());
+    this.sampler?.portWaiting(dom, port, this.priorityOf(dom, port), this.platform.clock.now());
   }
 
   /** Records a notification about to make `port` of `dom` pending. */
@@ -307,7 +353,10 @@ export class Simulation {
     this.sentTo.set(dom, (this.sentTo.get(dom) ?? 0) + 1);
     const pend = this.firstPending.get(dom) ?? this.firstPending.set(dom, new Map()).get(dom)!;
     if (d.abi.isPending(port) || pend.has(port)) s.coalesced++;
-    else pend.set(port, this.platform.clock.now());
+    else {
+      pend.set(port, this.platform.clock.now());
+      this.sampler?.portWaiting(dom, port, this.priorityOf(dom, port), this.platform.clock.now());
+    }
     if (this.opts.trace) this.traceLine({ ev: 'send', dom, port });
   }
 
@@ -325,11 +374,14 @@ export class Simulation {
       ps.waits++;
       ps.waitSum += wait;
       if (wait > ps.waitMax) ps.waitMax = wait;
-      const d = this.platform.hypervisor.domain(dom)!;
-      const prio: number | '-' = d.abi.name === 'fifo' ? d.channels.priority[port]! : '-';
+      const prio = this.priorityOf(dom, port);
       let h = this.latency.get(prio);
       if (!h) this.latency.set(prio, (h = new LogHistogram()));
       h.record(at - since);
+      let hd = this.latencyByDomain.get(dom);
+      if (!hd) this.latencyByDomain.set(dom, (hd = new LogHistogram()));
+      hd.record(at - since);
+      this.sampler?.portHandled(dom, port, at);
     }
     if (this.opts.trace) this.traceLine({ ev: 'handle', dom, port, irq, cpu: runner.running()?.vcpu ?? 0, at });
     return at;
@@ -601,6 +653,12 @@ export class Simulation {
       this.periodic(step, step, () => onProgress(clock.now(), total));
     }
     try {
+      // Stopping at each sample time adds no event: the run is the same as in one go.
+      if (this.sampler)
+        for (const t of this.sampler.times) {
+          clock.runUntil(t);
+          this.sampler.sample(t);
+        }
       clock.runUntil(total);
       this.opts.onProgress?.(total, total);
     } catch (e) {
@@ -615,6 +673,20 @@ export class Simulation {
       this.ticks.finish(sched.timeSlice * Math.ceil(vcpus / sched.nrPcpus) + (this.opts.tickWorkNs ?? DEFAULT_TICK_WORK_NS));
     }
     return this.report();
+  }
+
+  /** The histograms behind the report's latency figures and the sampled time series (call after {@link run}). */
+  details(): RunDetails {
+    const buckets = (h: LogHistogram): LatencyBuckets => ({ buckets: h.buckets(), count: h.count });
+    return {
+      latencyByPriority: [...this.latency.entries()]
+        .sort(([a], [b]) => (a === '-' ? 1 : b === '-' ? -1 : a - b))
+        .map(([priority, h]) => ({ priority, ...buckets(h) })),
+      latencyByDomain: [...this.latencyByDomain.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([domain, h]) => ({ domain, name: this.platform.domains.get(domain)?.config.name ?? `dom${domain}`, ...buckets(h) })),
+      ...(this.sampler && { samples: this.sampler.result() }),
+    };
   }
 
   private report(): RunReport {

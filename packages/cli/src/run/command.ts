@@ -30,6 +30,8 @@ export interface RunFileOptions {
   progressStream?: ProgressStream;
   /** What the file's `module:` references may name beyond the defaults (`--allow-*-modules`). */
   modules?: PluginResolveOptions;
+  /** Keep time series in this many intervals (`sim.details().samples`, for `--report`); default none. */
+  samplePoints?: number;
 }
 
 /** Reads and validates a configuration file. @throws ConfigError */
@@ -110,6 +112,7 @@ export async function runConfigFile(file: string, opts: RunFileOptions = {}): Pr
         seed,
         trace: trace ? (line) => trace.write(line) : undefined,
         onProgress: bar ? (done, total) => bar.update(done, total, events()) : undefined,
+        ...(opts.samplePoints && { samplePoints: opts.samplePoints }),
       });
     } catch (e) {
       if (e instanceof ConfigError) throw e;
