@@ -25,6 +25,9 @@ import { loadStudy, parseShard } from './sweep/study.js';
 import { defaultCompare, formatComparison, readShards, runSweep, writeSweep, type SweepFiles } from './sweep/sweep.js';
 import { summarise } from './sweep/table.js';
 import type { SweepRow } from './sweep/run-one.js';
+import { ReportFile } from './report/file.js';
+import { RUN_REPORT_SAMPLE_POINTS, runReportHtml } from './report/run-report.js';
+import { sweepReportHtml } from './report/sweep-report.js';
 import type { ConformJson, DumpJson, LsevtchnJson, ReplayCompareJson, ReplayJson, ValidateJson } from './json-output.js';
 
 /** Output streams and environment, replaceable for tests. */
@@ -199,24 +202,35 @@ function runCommand(program: Command, ctx: Ctx): void {
     .option('--seed <n>', 'seed of the workload arrival times, 0..4294967295 (default: run.seed, else 1)')
     .option('--trace <file>', 'write every send, upcall and handler run as JSON lines')
     .option('--json', 'print the report as one JSON document (see docs/guides/command-line.md)')
+    .option('--report <file>', 'also write a self-contained HTML report with plots (latency distributions, fairness, interrupt time, queues)')
     .option('--progress', 'show progress (virtual time, events/s, ETA) on stderr even when it is not a terminal')
     .option('--no-progress', 'no progress, even on a terminal')
     .option('--allow-url-modules', 'allow data: and node: module specifiers')
     .option('--allow-outside-modules', "allow module paths outside the configuration's folder")
-    .action(async (file: string, opts: { duration?: string; seed?: string; trace?: string; json?: boolean; progress?: boolean } & PluginResolveOptions) => {
+    .action(async (file: string, opts: { duration?: string; seed?: string; trace?: string; json?: boolean; report?: string; progress?: boolean } & PluginResolveOptions) => {
       const seed = opts.seed === undefined ? undefined : parseIntArg('--seed', opts.seed, 0xffffffff);
       const cfg = loadConfigFile(file);
       const durationNs = parseDuration(opts.duration ?? cfg.run?.duration ?? DEFAULT_RUN_DURATION, opts.duration ? '--duration' : 'run.duration');
+      const html = opts.report === undefined ? undefined : new ReportFile(opts.report);
       warnIfLong(ctx, estimateRun(cfg, durationNs), durationNs);
       const stream = ctx.io.progress ?? process.stderr;
-      const { report, sim } = await runConfigFile(file, {
-        duration: opts.duration,
-        seed,
-        tracePath: opts.trace,
-        progress: progressMode(opts.progress, stream, ctx.env),
-        progressStream: stream,
-        modules: { allowUrlModules: opts.allowUrlModules, allowOutsideModules: opts.allowOutsideModules },
-      });
+      let ran: Awaited<ReturnType<typeof runConfigFile>>;
+      try {
+        ran = await runConfigFile(file, {
+          duration: opts.duration,
+          seed,
+          tracePath: opts.trace,
+          progress: progressMode(opts.progress, stream, ctx.env),
+          progressStream: stream,
+          modules: { allowUrlModules: opts.allowUrlModules, allowOutsideModules: opts.allowOutsideModules },
+          ...(html && { samplePoints: RUN_REPORT_SAMPLE_POINTS }),
+        });
+      } catch (e) {
+        html?.discard();
+        throw e;
+      }
+      const { report, sim } = ran;
+      html?.write(runReportHtml(report, sim.details(), { config: file }));
       if (opts.json) {
         ctx.json(
           runReportJson(report, (id) => {
@@ -305,15 +319,24 @@ function sweepCommand(program: Command, ctx: Ctx): void {
     .option('--shard <i/n>', 'run shard I of N only (every N-th run), writing shard-I-of-N.jsonl/.csv; join with `evtchn sweep merge`')
     .option('--jobs <n>', 'worker threads (default: the machine\'s parallelism; 1 runs without workers)')
     .option('--json', 'print the comparison as one JSON document')
+    .option('--report <file>', 'also write the comparison as a self-contained HTML report with plots (medians and 95 % intervals across seeds)')
     .option('--progress', 'show progress on stderr even when it is not a terminal')
     .option('--no-progress', 'no progress, even on a terminal')
-    .action(async (file: string, opts: { out?: string; shard?: string; jobs?: string; json?: boolean; progress?: boolean }) => {
+    .action(async (file: string, opts: { out?: string; shard?: string; jobs?: string; json?: boolean; report?: string; progress?: boolean }) => {
       const study = loadStudy(file);
       const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
+      if (shard && opts.report !== undefined) throw new ConfigError('--report compares the whole grid: give it to `evtchn sweep merge` once the shards are done');
       const jobs = opts.jobs === undefined ? undefined : parseIntArg('--jobs', opts.jobs, 1024);
       if (jobs === 0) throw new ConfigError('--jobs: at least 1');
       const stream = ctx.io.progress ?? process.stderr;
-      const rows = await runSweep(study, { jobs, shard, progress: { mode: progressMode(opts.progress, stream, ctx.env), stream } });
+      const html = opts.report === undefined ? undefined : new ReportFile(opts.report);
+      let rows: SweepRow[];
+      try {
+        rows = await runSweep(study, { jobs, shard, progress: { mode: progressMode(opts.progress, stream, ctx.env), stream } });
+      } catch (e) {
+        html?.discard();
+        throw e;
+      }
       const dir = opts.out ?? file.replace(/\.(ya?ml|json)$/, '') + '.results';
       const files = writeSweep(dir, rows, shard);
       if (shard) {
@@ -322,6 +345,7 @@ function sweepCommand(program: Command, ctx: Ctx): void {
         return;
       }
       printComparison(ctx, rows, study.spec.compare, files, opts.json);
+      html?.write(sweepReportHtml(rows, { title: study.spec.name ?? file, compare: study.spec.compare ?? defaultCompare(summarise(rows)) }));
     });
   sweep
     .command('merge')
@@ -330,11 +354,21 @@ function sweepCommand(program: Command, ctx: Ctx): void {
     .option('--out <dir>', 'folder for the merged files (default: the first folder given)')
     .option('--compare <metrics>', 'comma-separated metrics to compare (default: every p99 latency and the totals)')
     .option('--json', 'print the comparison as one JSON document')
-    .action((paths: string[], opts: { out?: string; compare?: string; json?: boolean }) => {
-      const rows = readShards(paths);
+    .option('--report <file>', 'also write the comparison as a self-contained HTML report with plots (medians and 95 % intervals across seeds)')
+    .action((paths: string[], opts: { out?: string; compare?: string; json?: boolean; report?: string }) => {
+      const html = opts.report === undefined ? undefined : new ReportFile(opts.report);
+      let rows: SweepRow[];
+      try {
+        rows = readShards(paths);
+      } catch (e) {
+        html?.discard();
+        throw e;
+      }
       const dir = opts.out ?? (paths[0]!.endsWith('.jsonl') ? dirname(paths[0]!) : paths[0]!);
       const files = writeSweep(dir, rows);
-      printComparison(ctx, rows, opts.compare?.split(','), files, opts.json);
+      const compare = opts.compare?.split(',');
+      printComparison(ctx, rows, compare, files, opts.json);
+      html?.write(sweepReportHtml(rows, { title: paths.join(', '), compare: compare ?? defaultCompare(summarise(rows)) }));
     });
 }
 

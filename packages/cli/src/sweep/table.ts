@@ -95,6 +95,18 @@ export function medianIntervalIndices(n: number): [number, number] {
   return [best - 1, n - best];
 }
 
+/**
+ * The probability that the interval of {@link medianIntervalIndices} holds the true median:
+ * P(j <= B <= n-j) for B ~ Binomial(n, 1/2), the interval being x(j)..x(n-j+1).
+ */
+export function medianIntervalCoverage(n: number): number {
+  if (n <= 0) return 0;
+  const j = medianIntervalIndices(n)[0] + 1;
+  let tail = 0;
+  for (let k = 0; k < j; k++) tail += Math.exp(logChoose(n, k) - n * Math.LN2);
+  return 1 - 2 * tail;
+}
+
 /** Median and 95 % interval of one metric in one group. */
 export interface MetricSummary {
   /** Samples (seeds). */
