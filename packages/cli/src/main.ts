@@ -315,6 +315,8 @@ function sweepCommand(program: Command, ctx: Ctx): void {
     .command('sweep')
     .description('run a study: configurations x parameters x seeds on worker threads; one row per run (CSV, JSON lines) and a comparison across seeds')
     .argument('<study>', 'study file (YAML or JSON)')
+    // `sweep merge … --json/--out/--report` are merge's options, not sweep's (which would take them unseen).
+    .enablePositionalOptions()
     .option('--out <dir>', 'folder for runs.jsonl, runs.csv and summary.json (default: STUDY.results next to the study)')
     .option('--shard <i/n>', 'run shard I of N only (every N-th run), writing shard-I-of-N.jsonl/.csv; join with `evtchn sweep merge`')
     .option('--jobs <n>', 'worker threads (default: the machine\'s parallelism; 1 runs without workers)')
@@ -400,6 +402,8 @@ function program(ctx: Ctx): Command {
   const cmd = new Command('evtchn')
     .description('Evtchn Lab: an executable model of Xen event channels and the interrupt plumbing around them')
     .version(version(), '-V, --version', 'print the version')
+    // Each command's options are its own: a subcommand's (sweep merge --json) never reach its parent.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: io.out,
