@@ -4,8 +4,9 @@
  * must use nothing from this module's scope or from Node, only its arguments. Minimal
  * structural types stand in for the DOM's (the CLI is compiled without the DOM library).
  *
- * Each plot's container gets `data-points` (values drawn), `data-series` and, once uPlot has
- * drawn it, `data-rendered="1"`: what a test or a reader can check the page actually drew.
+ * Each plot's container gets `data-points` (values drawn), `data-series`, `data-colors` (the
+ * colour of each series with data) and, once uPlot has drawn it, `data-rendered="1"`: what a
+ * test or a reader can check the page actually drew.
  */
 import type { PlotSpec } from './plot-spec.js';
 
@@ -48,7 +49,7 @@ interface UPlotStatic {
 
 /** Draws every plot of `specs` into the element of the same id. Runs in the browser. */
 export function drawReportPlots(uPlot: UPlotStatic, doc: Doc, specs: PlotSpec[], pixelRatio: number): void {
-  const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+  const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#393b79', '#bcbd22'];
   const sig = (v: number): string => {
     if (v >= 100) return String(Math.round(v));
     return v.toFixed(v >= 10 ? 1 : 2).replace(/\.?0+$/, '');
@@ -134,7 +135,12 @@ export function drawReportPlots(uPlot: UPlotStatic, doc: Doc, specs: PlotSpec[],
       cursor: { points: { show: true } },
       scales: {
         x: cats ? { time: false, range: [-0.5, cats.length - 0.5] } : { time: false, distr: spec.xLog ? 3 : 1 },
-        y: yRange ? { range: yRange } : { distr: spec.yLog ? 3 : 1, ...(spec.yUnit === 'share' && !spec.yLog ? { range: [0, 1] } : {}) },
+        // A CDF spans 0..1; other linear axes start at 0 and end a little above the largest value.
+        y: yRange
+          ? { range: yRange }
+          : spec.yLog
+            ? { distr: 3 }
+            : { range: spec.style === 'step' && spec.yUnit === 'share' ? [0, 1] : (_u: unknown, _min: number, max: number) => [0, max > 0 ? max * 1.05 : 1] },
       },
       axes: [
         {
@@ -156,6 +162,7 @@ export function drawReportPlots(uPlot: UPlotStatic, doc: Doc, specs: PlotSpec[],
     };
     el.dataset.points = String(points);
     el.dataset.series = String(n);
+    el.dataset.colors = spec.series.map((s, i) => (s.values.some((v) => v !== null) ? palette[i % palette.length] : '')).join(',');
     new uPlot(opts, [spec.x, ...spec.series.map((s) => s.values)], el);
   }
 }

@@ -88,7 +88,8 @@ export const BINS_PER_DECADE = 10;
 /**
  * Histograms re-binned into {@link BINS_PER_DECADE} logarithmic bins per decade (the model's
  * 1.6 % buckets are too fine to read), as the share of each group's values in each bin; x is
- * the geometric middle of the bin, empty bins are `null` (the y axis is logarithmic).
+ * the geometric middle of the bin, empty bins (from the first occupied one to the last) are
+ * `null`: the y axis is logarithmic, and the line breaks there.
  */
 export function histogramPlot(base: Omit<PlotSpec, 'x' | 'series' | 'style' | 'yUnit' | 'yLabel'>, groups: ReadonlyArray<{ label: string; buckets: Buckets }>): PlotSpec {
   const binOf = (v: number): number => Math.floor(Math.log10(atLeast1(v)) * BINS_PER_DECADE + 1e-9);
@@ -98,7 +99,9 @@ export function histogramPlot(base: Omit<PlotSpec, 'x' | 'series' | 'style' | 'y
     for (const [v, c] of g.buckets) bins.set(binOf(v), (bins.get(binOf(v)) ?? 0) + c);
     return { label: g.label, total, bins };
   });
-  const all = [...new Set(perGroup.flatMap((g) => [...g.bins.keys()]))].sort((a, b) => a - b);
+  // Every bin from the first to the last occupied one: an empty bin is a gap, not a line across it.
+  const used = perGroup.flatMap((g) => [...g.bins.keys()]);
+  const all = used.length ? Array.from({ length: Math.max(...used) - Math.min(...used) + 1 }, (_, i) => Math.min(...used) + i) : [];
   const x = all.map((b) => 10 ** ((b + 0.5) / BINS_PER_DECADE));
   const series = perGroup.map((g) => ({ label: g.label, values: all.map((b) => (g.bins.has(b) && g.total > 0 ? g.bins.get(b)! / g.total : null)) }));
   return { ...base, style: 'line', x, series, yLabel: 'share of events per bin', yUnit: 'share', yLog: true };

@@ -170,17 +170,22 @@ describe('plot data from histograms', () => {
     ]);
   });
 
-  it('a histogram re-binned ten bins a decade, empty bins null', () => {
+  it('a histogram re-binned ten bins a decade, empty bins between the first and last null', () => {
     const p = histogramPlot({ id: 'h', title: '', caption: '', xLabel: '', xUnit: 'ns' }, [
       { label: 'a', buckets },
       { label: 'b', buckets: [[12, 3]] },
     ]);
-    // Bins 0 (1 ns), 10 (10..12.6 ns), 20 (100 ns); 12 ns is in bin 10 too.
-    expect(p.x.map((x) => Math.round(x * 100) / 100)).toEqual([1.12, 11.22, 112.2]);
-    expect(p.series.map((s) => s.values)).toEqual([
-      [0.25, 0.5, 0.25],
-      [null, 1, null],
+    // Bins 0 (1 ns) to 20 (100 ns), each a tenth of a decade; 10 and 12 ns are both in bin 10.
+    expect(p.x).toHaveLength(21);
+    expect(p.x[0]).toBeCloseTo(10 ** 0.05, 12);
+    expect(p.x[20]).toBeCloseTo(10 ** 2.05, 9);
+    const at = (s: number): Array<[number, number | null]> => p.series[s]!.values.flatMap((v, i) => (v === null ? [] : [[i, v] as [number, number]]));
+    expect(at(0)).toEqual([
+      [0, 0.25],
+      [10, 0.5],
+      [20, 0.25],
     ]);
+    expect(at(1)).toEqual([[10, 1]]);
   });
 
   it('series side by side over categories', () => {
