@@ -19,3 +19,5 @@ export { formatRunReport } from './run/format.js';
 export { resolvePlugins, resolvePluginModules, checkBuiltinPlugins, type PluginResolveOptions } from './run/plugins.js';
 export { scaffoldPlugin, type ScaffoldOptions } from './plugin/scaffold.js';
 export { runConfigFile, loadConfigFile, hypervisorFromFile, RunSetupError, DEFAULT_RUN_DURATION, type RunFileOptions } from './run/command.js';
+export { runReportHtml, RUN_REPORT_SAMPLE_POINTS, type RunReportSource } from './report/run-report.js';
+export { sweepReportHtml, type SweepReportSource } from './report/sweep-report.js';
