@@ -21,3 +21,4 @@ export { scaffoldPlugin, type ScaffoldOptions } from './plugin/scaffold.js';
 export { runConfigFile, loadConfigFile, hypervisorFromFile, RunSetupError, DEFAULT_RUN_DURATION, type RunFileOptions } from './run/command.js';
 export { runReportHtml, RUN_REPORT_SAMPLE_POINTS, type RunReportSource } from './report/run-report.js';
 export { sweepReportHtml, type SweepReportSource } from './report/sweep-report.js';
+export type { SweepRow } from './sweep/run-one.js';
