@@ -20,24 +20,38 @@ if (skip) console.warn(`browser tests skipped: ${skip}`);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const quiet: CliIo = { out: () => {}, err: () => {}, env: {} };
 
+/** What the page code below needs of a plot's element (the checks run without the DOM library's types). */
+interface PlotEl {
+  id: string;
+  dataset: Record<string, string | undefined>;
+  querySelector(sel: 'canvas'): { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null } | null;
+}
+
 /** What each plot of the page drew: values, and canvas pixels of the colours of its series with data. */
 async function drawn(page: Page): Promise<Array<{ id: string; points: number; expected: number; rendered: boolean; colouredPixels: number }>> {
-  await page.waitForFunction(() => [...document.querySelectorAll('.plot')].every((el) => (el as HTMLElement).dataset.rendered === '1'), undefined, { timeout: 10_000 });
+  await page.waitForFunction(
+    () => {
+      const doc = (globalThis as unknown as { document: { querySelectorAll(sel: string): ArrayLike<PlotEl> } }).document;
+      return Array.from(doc.querySelectorAll('.plot')).every((el) => el.dataset.rendered === '1');
+    },
+    undefined,
+    { timeout: 10_000 },
+  );
   return page.$$eval('.plot', (els) =>
     els.map((el) => {
-      const e = el as HTMLElement;
+      const e = el as unknown as PlotEl;
       const canvas = e.querySelector('canvas')!;
       const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
       const colours = (e.dataset.colors ?? '')
         .split(',')
         .filter(Boolean)
-        .map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
+        .map((h: string) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
       // A series' own colour, or its bar fill (the colour at 80 % over white).
-      const targets = colours.flatMap((c) => [c, c.map((v) => Math.round(v * 0.8 + 255 * 0.2))]);
+      const targets = colours.flatMap((c: number[]) => [c, c.map((v) => Math.round(v * 0.8 + 255 * 0.2))]);
       let coloured = 0;
       for (let p = 0; p < data.length; p += 4) {
         if (data[p + 3]! < 200) continue;
-        if (targets.some((t) => Math.abs(t[0]! - data[p]!) <= 24 && Math.abs(t[1]! - data[p + 1]!) <= 24 && Math.abs(t[2]! - data[p + 2]!) <= 24)) coloured++;
+        if (targets.some((t: number[]) => Math.abs(t[0]! - data[p]!) <= 24 && Math.abs(t[1]! - data[p + 1]!) <= 24 && Math.abs(t[2]! - data[p + 2]!) <= 24)) coloured++;
       }
       return { id: e.id, points: Number(e.dataset.points), expected: Number(e.dataset.expectedPoints), rendered: e.dataset.rendered === '1', colouredPixels: coloured };
     }),
