@@ -140,6 +140,11 @@ export interface VcpuRunRow {
 export interface PortRunRow {
   /** Port number. */
   port: number;
+  /**
+   * The device names of the handlers on the port's IRQ (`request_irq` names, comma-separated for a
+   * shared IRQ, as `/proc/interrupts` lists them); absent when no handler is registered.
+   */
+  name?: string;
   /** Notifications made towards it. */
   sent: number;
   /** Handler runs for it. */
@@ -247,6 +252,14 @@ interface PortStats {
 const DEFAULT_TICK_WORK_NS = 50_000;
 /** Time slice of the Arm runs' scheduler. */
 const ARM_TIME_SLICE_NS = 1_000_000;
+
+/** The `request_irq` names on the IRQ a guest bound `port` to, comma-separated; `undefined` when none. */
+function handlerNames(g: LinuxGuest, port: number): string | undefined {
+  const irq = g.irqFromEvtchn(port);
+  const names: string[] = [];
+  for (let a = irq < 0 ? null : (g.irqDesc(irq)?.action ?? null); a; a = a.next) names.push(a.name);
+  return names.length ? names.join(',') : undefined;
+}
 
 /** One run of a configuration. Build it, call {@link Simulation.run} once. */
 export class Simulation {
@@ -710,9 +723,12 @@ export class Simulation {
         upcalls: this.upcallsOf(id, pd.domain.nrVcpus),
         procInterrupts: g?.procInterrupts() ?? '',
         vcpus: this.vcpuRows(id, pd.domain.nrVcpus),
-        ports: rows.flatMap((r, port) =>
-          r ? [{ port, sent: r.sent, delivered: r.delivered, coalesced: r.coalesced, waitMean: r.waits ? r.waitSum / r.waits : 0, waitMax: r.waitMax }] : [],
-        ),
+        ports: rows.flatMap((r, port) => {
+          if (!r) return [];
+          const name = g ? handlerNames(g, port) : undefined;
+          const waitMean = r.waits ? r.waitSum / r.waits : 0;
+          return [{ port, ...(name && { name }), sent: r.sent, delivered: r.delivered, coalesced: r.coalesced, waitMean, waitMax: r.waitMax }];
+        }),
         ...this.armStats(id),
       });
     }

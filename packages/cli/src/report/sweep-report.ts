@@ -4,6 +4,7 @@
  * median of each metric across seeds with its 95 % interval, as plots and tables.
  */
 import { formatDuration } from '../text/units.js';
+import { isTimeMetric } from '../sweep/metrics.js';
 import type { SweepRow } from '../sweep/run-one.js';
 import { medianIntervalCoverage, medianIntervalIndices, summarise, type GroupSummary } from '../sweep/table.js';
 import { sideBySide, type PlotSpec } from './plot-spec.js';
@@ -17,7 +18,6 @@ export interface SweepReportSource {
   compare: readonly string[];
 }
 
-const isTime = (m: string): boolean => /^latency\..*\.(p50|p99|max)$/.test(m);
 
 /** A parameter value as a reader wants it: `["fifo"]` → `fifo`, `["2level","fifo"]` → `2level+fifo`. */
 function showValue(v: unknown): string {
@@ -75,7 +75,7 @@ function metricPlot(metric: string, index: number, groups: readonly GroupSummary
     xUnit: 'count',
     xCategories: cats,
     yLabel: metric,
-    yUnit: isTime(metric) ? 'ns' : 'count',
+    yUnit: isTimeMetric(metric) ? 'ns' : 'count',
   };
 }
 
@@ -102,7 +102,7 @@ export function sweepReportHtml(rows: readonly SweepRow[], source: SweepReportSo
   const plots = withData(compare.map((m, i) => metricPlot(m, i, groups)));
   const n = groups.length ? Math.max(...groups.flatMap((g) => Object.values(g.metrics).map((s) => s.n))) : 0;
   const paramNames = [...new Set(groups.flatMap((g) => Object.keys(g.params)))];
-  const show = (m: string, v: number): string => (isTime(m) ? formatDuration(v) : String(Math.round(v * 100) / 100));
+  const show = (m: string, v: number): string => (isTimeMetric(m) ? formatDuration(v) : String(Math.round(v * 100) / 100));
   const cell = (g: GroupSummary, m: string): string => {
     const s = g.metrics[m];
     return s ? `${show(m, s.median)} [${show(m, s.low)}, ${show(m, s.high)}]` : '-';

@@ -97,6 +97,11 @@ describe.skipIf(!built)('evtchn sweep', () => {
     // The FIFO runs report the urgent device's priority apart from the flood's.
     expect(rows[2]!['latency.prio0.p99']).toBeGreaterThan(0);
     expect(rows[2]!['latency.prio15.p99']).toBeGreaterThan(0);
+    // Both ABIs report each device's own wait, by its handler's name (the study compares them).
+    for (const r of rows) {
+      expect(r['port.dom0.urgent-be.waitMean']).toBeGreaterThan(0);
+      expect(r['port.dom0.bulk-be.sent']).toBeGreaterThan(r['port.dom0.urgent-be.sent']!);
+    }
   }, 120_000);
 
   it('refuses to merge when a shard is missing', async () => {

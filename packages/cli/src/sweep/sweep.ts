@@ -11,6 +11,7 @@ import { ConfigError } from '@evtchn/core';
 import { formatTable } from '../text/table.js';
 import { formatDuration, formatWallTime } from '../text/units.js';
 import type { ProgressMode, ProgressStream } from '../text/progress.js';
+import { isTimeMetric } from './metrics.js';
 import { runOne, type SweepRow } from './run-one.js';
 import { shardRuns, type Study, type StudyRun } from './study.js';
 import { fromJsonLines, mergeRows, summarise, toCsv, toJsonLines, type GroupSummary } from './table.js';
@@ -123,8 +124,7 @@ export function defaultCompare(groups: readonly GroupSummary[]): string[] {
 
 /** The comparison as text: one row per group, per metric the median and its 95 % interval. */
 export function formatComparison(groups: readonly GroupSummary[], compare: readonly string[]): string {
-  const isTime = (m: string): boolean => /^latency\..*\.(p50|p99|max)$/.test(m);
-  const show = (m: string, v: number): string => (isTime(m) ? formatDuration(v) : String(Math.round(v * 100) / 100));
+  const show = (m: string, v: number): string => (isTimeMetric(m) ? formatDuration(v) : String(Math.round(v * 100) / 100));
   const paramNames = [...new Set(groups.flatMap((g) => Object.keys(g.params)))];
   const rows = groups.map((g) => [
     g.config,
