@@ -35,17 +35,17 @@ export class TwoLevelGuestSide implements AbiGuestOps {
   private readonly ports: number;
   private readonly wordBits: number;
   private readonly hvm: boolean;
-  private readonly pending: Uint32Array;
-  private readonly maskBits: Uint32Array;
-  private readonly pendingSel: Uint32Array;
-  private readonly upcallPending: Uint8Array;
+  private pending: Uint32Array;
+  private maskBits: Uint32Array;
+  private pendingSel: Uint32Array;
+  private upcallPending: Uint8Array;
 
   /**
    * @param ctx - the domain as its guest sees it
    * @param options - guest flavour
    */
   constructor(
-    private readonly ctx: AbiGuestContext,
+    private ctx: AbiGuestContext,
     options: TwoLevelGuestOptions = {},
   ) {
     this.ports = twoLevelMaxPorts(ctx.wordBits);
@@ -236,6 +236,23 @@ export class TwoLevelGuestSide implements AbiGuestOps {
       }
       word = (word + 1) & wrap;
     }
+  }
+
+  /**
+   * Migration: the guest's memory was copied into a new domain. The bitmaps now are the new
+   * domain's shared-info page and hypercalls go to it; the per-CPU masks and scan positions are
+   * guest memory and stay (`resume` then forgets the CPU bindings).
+   * @throws RangeError when the new domain has another word size or number of CPUs
+   */
+  migrate(ctx: AbiGuestContext): void {
+    if (ctx.wordBits !== this.wordBits || ctx.nrCpus !== this.ctx.nrCpus)
+      throw new RangeError(`2-level guest side: a ${this.wordBits}-bit guest with ${this.ctx.nrCpus} CPUs cannot move to a ${ctx.wordBits}-bit domain with ${ctx.nrCpus}`);
+    const si = ctx.sharedInfo;
+    this.pending = si.evtchnPending;
+    this.maskBits = si.evtchnMask;
+    this.pendingSel = si.pendingSel;
+    this.upcallPending = si.upcallPending;
+    this.ctx = ctx;
   }
 
   /**

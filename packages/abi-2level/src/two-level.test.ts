@@ -84,7 +84,7 @@ function domain(wordBits: 32 | 64 = 64, nrVcpus = 2, options: TwoLevelAbiOptions
   };
   hv = abi.createHypervisorSide(hvCtx);
   const guest = abi.createGuestSide(guestCtx);
-  return { abi, hv, guest, sharedInfo, channels, upcalls, unmaskCalls };
+  return { abi, hv, guest, guestCtx, sharedInfo, channels, upcalls, unmaskCalls };
 }
 
 /**
@@ -454,6 +454,26 @@ describe('guest side (events_2l.c)', () => {
     d.guest.resume();
     for (const m of d.guest.cpuMasks) expect(m.every((w) => w === 0)).toBe(true);
     expect(d.guest.boundCpu.every((c) => c === 0)).toBe(true);
+  });
+
+  it("migrate moves the guest half onto another domain's shared-info page", () => {
+    const src = domain(64, 2);
+    const dst = domain(64, 2);
+    bind(src, 1, 5);
+    send(src, 5);
+    src.guest.migrate(dst.guestCtx);
+    src.guest.resume();
+    // Pending state of the source stays there; the new page starts empty.
+    expect(new Recorder(src.guest).upcall(1, dst.sharedInfo)).toEqual([]);
+    src.guest.bindToCpu(5, 1, src.guest.boundCpu[5]!);
+    dst.channels.notifyVcpu[5] = 1;
+    dst.hv.setPending(1, 5);
+    expect(dst.upcalls).toEqual([1]);
+    expect(new Recorder(src.guest).upcall(1, dst.sharedInfo)).toEqual([5]);
+    src.guest.mask(9);
+    expect(dst.hv.isMasked(9)).toBe(true);
+    expect(src.hv.isMasked(9)).toBe(false);
+    expect(() => src.guest.migrate({ ...dst.guestCtx, wordBits: 32 })).toThrow(RangeError);
   });
 
   it('clears the whole selector (both halves) when it takes it', () => {

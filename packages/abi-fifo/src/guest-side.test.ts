@@ -278,4 +278,33 @@ describe('guest delivery', () => {
     t.dom.send(1);
     expect(t.upcall(0)).toEqual([1]);
   });
+
+  it('moves to a copy of its memory with migrate: same gfns, control blocks cleared, array regrown', () => {
+    const t = boot(2);
+    t.bind(1, 1);
+    t.dom.send(1); // queued on CPU 1: READY and HEAD set in its control block (gfn 2)
+    expect(t.dom.memory.page(2)!.some((w) => w !== 0)).toBe(true);
+    const dest = new FakeDomain({ nrVcpus: 2 });
+    dest.memory.loadImage(t.dom.memory);
+    t.guest.migrate(dest.guestContext());
+    t.guest.resume();
+    expect(dest.hypercallLog).toEqual(['init_control 1 0 0', 'init_control 2 0 1']);
+    expect(dest.memory.page(2)!.every((w) => w === 0)).toBe(true);
+    expect(t.dom.memory.page(2)!.some((w) => w !== 0)).toBe(true); // the source's copy is its own
+    expect(t.guest.setup(1)).toBe(0);
+    expect(dest.hypercallLog[2]).toBe('expand_array 3'); // the same event-array page again
+    dest.bind(1, 0);
+    dest.rebind(1, 1);
+    t.guest.unmask(1, 0);
+    dest.send(1);
+    dest.sharedInfo.upcallPending[1] = 0;
+    t.guest.handleEvents(1, t.rec);
+    expect(t.rec.take()).toEqual([1]);
+    expect(t.dom.hypercallLog.filter((l) => l.startsWith('init_control')).length).toBe(2); // nothing went to the source
+  });
+
+  it('refuses to migrate to a domain with another number of CPUs', () => {
+    const t = boot(2);
+    expect(() => t.guest.migrate(new FakeDomain({ nrVcpus: 1 }).guestContext())).toThrow(RangeError);
+  });
 });

@@ -75,7 +75,7 @@ export class FifoGuestSide implements AbiGuestOps {
    * @param options - guest-side tuning
    */
   constructor(
-    private readonly ctx: AbiGuestContext,
+    private ctx: AbiGuestContext,
     options: FifoGuestOptions = {},
   ) {
     this.controlPages = new Array<Uint32Array | undefined>(ctx.nrCpus).fill(undefined);
@@ -218,9 +218,28 @@ export class FifoGuestSide implements AbiGuestOps {
   }
 
   /**
-   * Re-registers after save/restore: the control block of each online CPU is registered again
-   * (its page reused), the ones of offline CPUs are given up, and the event array starts empty
-   * again; `setup` registers the same pages again as ports need them.
+   * Migration: the guest's memory was copied into a new domain. The control blocks and the
+   * event-array pages keep their gfns; their pages are looked up again in the new memory, and
+   * hypercalls now go to the new domain. `resume` then registers them with its hypervisor.
+   * @throws RangeError when the new domain has a different number of CPUs or lacks a page
+   */
+  migrate(ctx: AbiGuestContext): void {
+    if (ctx.nrCpus !== this.ctx.nrCpus) throw new RangeError(`FIFO guest side: ${this.ctx.nrCpus} CPUs cannot move to a domain with ${ctx.nrCpus}`);
+    const page = (gfn: number): Uint32Array => {
+      const p = ctx.memory.page(gfn);
+      if (p === undefined) throw new RangeError(`FIFO guest side: gfn ${gfn} is not in the new domain's memory`);
+      return p;
+    };
+    for (let cpu = 0; cpu < ctx.nrCpus; cpu++) if (this.controlPages[cpu] !== undefined) this.controlPages[cpu] = page(this.controlGfns[cpu]!);
+    for (let i = 0; i < this.eventGfns.length; i++) this.eventPages[i] = page(this.eventGfns[i]!);
+    this.ctx = ctx;
+  }
+
+  /**
+   * Re-registers after save/restore: the control block of each online CPU is cleared and
+   * registered again (its page reused, as Linux's `init_control_block` does), the ones of
+   * offline CPUs are given up, and the event array starts empty again; `setup` registers the
+   * same pages again as ports need them.
    */
   resume(): void {
     for (let cpu = 0; cpu < this.ctx.nrCpus; cpu++) {
@@ -230,6 +249,9 @@ export class FifoGuestSide implements AbiGuestOps {
         this.controlGfns[cpu] = -1;
         continue;
       }
+      // Linux's init_control_block: the block (READY bits, HEADs) and the local HEADs start
+      // empty, as the new hypervisor's queues do.
+      this.controlPages[cpu]!.fill(0);
       this.localHead.fill(0, cpu * FIFO_MAX_QUEUES, (cpu + 1) * FIFO_MAX_QUEUES);
       const rc = this.ctx.hypercalls.initControl(this.controlGfns[cpu]!, 0, cpu);
       if (rc < 0) this.ctx.warn(`xen: FIFO control block for CPU${cpu} refused on resume (${rc})`);

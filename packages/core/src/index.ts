@@ -32,6 +32,7 @@ export { PolicyGate, PolicyHookError, type PolicyHook } from './hypervisor/polic
 export * from './hypervisor/null-arch.js';
 export * from './platform/config-error.js';
 export * from './platform/platform.js';
+export { migrateDomain, type MigrateOptions, type MigrationResult } from './platform/migrate.js';
 export * from './hypervisor/dump.js';
 export * from './config/schema.js';
 export * from './config/load.js';

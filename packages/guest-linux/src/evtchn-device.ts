@@ -47,11 +47,23 @@ export class EvtchnDevice {
    */
   constructor(
     private readonly host: EvtchnDeviceHost,
-    private readonly hypercalls: EventChannelOps,
+    private hypercalls: EventChannelOps,
     readonly ringSize: number = EVTCHN_RING_SIZE,
   ) {
     if (!Number.isInteger(ringSize) || ringSize < 1 || (ringSize & (ringSize - 1)) !== 0)
       throw new RangeError(`guest-linux: evtchn ring size must be a power of two (got ${ringSize})`);
+  }
+
+  /**
+   * The guest resumed in a new domain (see resume.ts): every port bound through the device
+   * named a channel of the old domain and is forgotten; hypercalls go to the new domain. The
+   * handles stay open with no ports (their rings keep what was queued); the programs owning
+   * them bind again, e.g. from a `LinuxGuest.onResume` callback.
+   */
+  resume(hypercalls: EventChannelOps): void {
+    this.hypercalls = hypercalls;
+    for (const u of new Set(this.portUser.values())) u.forgetPorts();
+    this.portUser.clear();
   }
 
   /** `xenevtchn_open`: a new handle with an empty ring. */
@@ -240,6 +252,11 @@ export class EvtchnHandle {
   close(): void {
     for (const port of [...this.ports]) this.unbind(port);
     this.reset();
+  }
+
+  /** Forgets every port of the handle without closing it (the device's `resume`). */
+  forgetPorts(): void {
+    this.ports.clear();
   }
 
   /** Queues a port that fired, or records the overflow. */

@@ -39,6 +39,11 @@ export class EvtchnIrqMap {
     return 0;
   }
 
+  /** Maps every port to no IRQ (`clear_evtchn_to_irq_all`, on resume); rows stay allocated. */
+  clear(): void {
+    for (const row of this.rows) row?.fill(-1);
+  }
+
   /** Number of rows allocated so far. */
   get allocatedRows(): number {
     let n = 0;

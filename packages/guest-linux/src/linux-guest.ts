@@ -75,6 +75,7 @@ import { IrqInfo } from './irq-info.js';
 import { LINUX_2007_NO_PIRQS, Linux2007IrqSpace, choose2007Abi, requestIrq2007, type LinuxEra } from './era-2007.js';
 import { EvtchnDevice } from './evtchn-device.js';
 import { procInterruptsTable, renderProcInterrupts, type ProcInterruptsTable } from './proc-interrupts.js';
+import { xenIrqResume, type IrqResumeReport, type ResumeHook, type ResumeHost } from './resume.js';
 
 /** Options of the Linux guest layer. */
 export interface LinuxGuestOptions {
@@ -145,9 +146,9 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   /** `'linux'`. */
   readonly name = 'linux';
   /** Name of the ABI chosen at boot. */
-  readonly abiName: string;
-  /** The guest half of the ABI in use. */
-  readonly abi: AbiGuestOps;
+  abiName: string;
+  /** The guest half of the ABI in use (replaced only when a migration needs a new one). */
+  abi: AbiGuestOps;
   /** Domain id. */
   readonly domid: number;
   /** Number of CPUs. */
@@ -163,7 +164,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   /** Era `'2007'`: scan passes made, one per upcall. */
   passes2007 = 0;
   /** The platform's `xen_force_evtchn_callback`, when it offers one. */
-  private readonly forceEventCallback: ((vcpu: number) => void) | undefined;
+  private forceEventCallback: ((vcpu: number) => void) | undefined;
   /** Per-CPU online flags (affinity only picks online CPUs). */
   readonly online: Uint8Array;
   /** Per-CPU number of channels bound there (`channels_on_cpu`), for affinity. */
@@ -187,21 +188,26 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   /** The user-space event-channel device (/dev/xen/evtchn); ports it binds have no IRQ. */
   readonly evtchnDevice: EvtchnDevice;
 
-  private readonly hypercalls: EventChannelOps;
-  private readonly physdev: PhysdevOps | undefined;
+  // The domain-given context: replaced when the guest resumes in another domain (resume.ts).
+  private hypercalls: EventChannelOps;
+  private physdev: PhysdevOps | undefined;
   private readonly irqSpace: GuestIrqSpace;
-  private readonly clock: Clock;
+  private clock: Clock;
   /** The platform's vCPU runner, charged for the loop's work when it runs timed. */
-  private readonly runner: VcpuRunner | undefined;
+  private runner: VcpuRunner | undefined;
   /** Whether work is charged (a timed runner): read once per event. */
-  private readonly timed: boolean;
-  private readonly costs: Readonly<ExecutionCosts>;
+  private timed: boolean;
+  private costs: Readonly<ExecutionCosts>;
   /** Handler costs set per IRQ (`setIrqHandlerCost`), overriding the runner's `handlerNs`. */
   private readonly irqCosts = new Map<number, number>();
   /** Per CPU: the upcall loop yielded its slice and is continued by the next `upcall`. */
   private readonly upcallYielded: Uint8Array;
-  private readonly bus: EventBus;
-  private readonly upcallPending: Uint8Array;
+  private bus: EventBus;
+  private upcallPending: Uint8Array;
+  /** Drivers' resume callbacks ({@link LinuxGuest.onResume}). */
+  private readonly resumeHooks: ResumeHook<LinuxGuest>[] = [];
+  /** Jiffies when the guest suspended (deferred EOIs keep their distance across a move). */
+  private suspendJiffies = -1;
   private readonly evtchnToIrq: EvtchnIrqMap;
   private readonly descs: (IrqDesc | undefined)[] = [];
   private readonly jiffyNs: number;
@@ -1267,6 +1273,8 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
       }
       list.shift();
       info.onEoiList = false;
+      // Lost its port in a resume: nothing to EOI (`xen_irq_lateeoi_locked` needs a valid port).
+      if (info.port === 0) continue;
       info.eoiTime = 0;
       info.isActive = 0;
       this.doUnmask(info, MASK_REASON_EOI_PENDING);
@@ -1288,6 +1296,92 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     const rc = this.abi.percpuInit ? this.abi.percpuInit(cpu) : 0;
     if (rc >= 0) this.online[cpu] = 1;
     return rc;
+  }
+
+  // ---------------------------------------------------------------- suspend and resume (resume.ts)
+
+  /**
+   * Registers a driver's resume callback (a xenbus frontend's `resume`): after the guest
+   * resumed in a new domain, the callback reconnects the channels the driver owned (their IRQs
+   * are still allocated but have no port). @returns a function that unregisters it
+   */
+  onResume(hook: ResumeHook<LinuxGuest>): () => void {
+    this.resumeHooks.push(hook);
+    return () => {
+      const i = this.resumeHooks.indexOf(hook);
+      if (i >= 0) this.resumeHooks.splice(i, 1);
+    };
+  }
+
+  /** Migration, source side: notes the time; the guest is then paused and saved. */
+  suspend(): void {
+    this.suspendJiffies = this.jiffies();
+  }
+
+  /**
+   * Migration, destination side: attaches the layer to the new domain `ctx` (its hypercalls,
+   * shared info, memory, clock and runner; the ABI's guest half moves with `migrate` or is
+   * created anew), runs `xen_irq_resume` (see resume.ts), then the drivers' resume callbacks.
+   * @returns what the kernel rebound itself
+   */
+  resume(ctx: GuestContext): IrqResumeReport {
+    if (ctx.nrCpus !== this.nrCpus) throw new RangeError(`guest-linux: a ${this.nrCpus}-CPU guest cannot resume with ${ctx.nrCpus} vCPUs`);
+    const oldJiffies = this.suspendJiffies >= 0 ? this.suspendJiffies : this.jiffies();
+    this.hypercalls = ctx.hypercalls;
+    this.physdev = ctx.physdev;
+    this.clock = ctx.clock;
+    this.runner = ctx.runner;
+    this.timed = ctx.runner?.mode === 'timed';
+    this.costs = ctx.runner?.costs ?? DEFAULT_EXECUTION_COSTS;
+    this.bus = ctx.bus;
+    this.forceEventCallback = ctx.forceEventCallback;
+    this.upcallPending = ctx.abiContext.sharedInfo.upcallPending;
+    if (this.abi.migrate) this.abi.migrate(ctx.abiContext);
+    else {
+      const abi = ctx.abis.find((a) => a.name === this.abiName);
+      if (!abi) throw new XenError('guest-linux: xen_irq_resume', Errno.ENOSYS, `the destination does not offer the '${this.abiName}' ABI`);
+      this.abi = abi.createGuestSide(ctx.abiContext);
+    }
+    this.evtchnDevice.resume(ctx.hypercalls);
+    this.upcallYielded.fill(0);
+    // The old domain's timers died with it: deferred EOIs are re-armed on the new clock, as far
+    // in the future as they were.
+    const shift = this.jiffies() - oldJiffies;
+    for (let cpu = 0; cpu < this.nrCpus; cpu++) {
+      this.eoiTimers[cpu] = -1;
+      const list = this.eoiLists[cpu]!;
+      for (const info of list) info.eoiTime += shift;
+      if (list.length > 0) this.armEoiWorker(cpu, list[0]!.eoiTime);
+    }
+    this.suspendJiffies = -1;
+    const report = xenIrqResume(this.resumeHost());
+    for (const hook of [...this.resumeHooks]) hook(this);
+    return report;
+  }
+
+  private resumeHost(): ResumeHost {
+    return {
+      nrCpus: this.nrCpus,
+      nrIpis: this.nrIpis,
+      abi: this.abi,
+      hypercalls: this.hypercalls,
+      virqToIrq: this.virqToIrq,
+      ipiToIrq: this.ipiToIrq,
+      ipiToPort: this.ipiToPort,
+      descriptors: () => this.descriptors(),
+      zapPort: (info) => {
+        info.port = 0;
+        this.channelsOnCpuDec(info);
+      },
+      clearEvtchnToIrq: () => this.evtchnToIrq.clear(),
+      setupPort: (info, type, port, cpu) => {
+        const rc = this.commonSetup(info, type, port, cpu);
+        if (rc >= 0) this.bindEvtchnToCpu(info, cpu);
+        return rc;
+      },
+      startupPirq: (info) => this.startupPirq(info),
+      warn: (message) => this.warn(message),
+    };
   }
 
   // ---------------------------------------------------------------- views

@@ -150,6 +150,13 @@ export interface AbiGuestOps {
   handleEvents(cpu: number, dispatch: EventDispatcher): void;
   /** Restores ABI state after save/restore or a hypervisor-side reset. */
   resume(): void;
+  /**
+   * Migration: the guest's memory was copied into a new domain. Re-points this guest half at
+   * that domain's shared-info page, memory and hypercalls (pages it keeps by gfn are looked up
+   * again in the new memory); `resume` follows. Optional: without it the guest creates a new
+   * guest half of the same ABI on the destination.
+   */
+  migrate?(ctx: AbiGuestContext): void;
   /** Brings `cpu` up (FIFO: registers its control block). @returns 0 or -errno */
   percpuInit?(cpu: number): number;
   /** Takes `cpu` down (FIFO: drops its queued events with a warning). @returns 0 or -errno */

@@ -68,6 +68,19 @@ export interface GuestOs extends UpcallSink {
   getState?(): JsonValue;
   /** Restores {@link GuestOs.getState} into a guest booted on the restored platform. */
   setState?(state: JsonValue): void;
+  /**
+   * Migration, source side: the guest suspends itself before the toolstack saves it (Linux's
+   * `xen_suspend` up to `SCHEDOP_shutdown(SHUTDOWN_suspend)`). Optional: a guest layer without
+   * {@link GuestOs.resume} cannot be migrated.
+   */
+  suspend?(): void;
+  /**
+   * Migration, destination side: the guest's memory (this object) now runs in a new domain
+   * with fresh event-channel state; `ctx` is that domain's context. The guest re-attaches to
+   * it and runs its resume path (Linux's `xen_irq_resume`), rebinding what the kernel itself
+   * owns and leaving the rest to its drivers.
+   */
+  resume?(ctx: GuestContext): void;
 }
 
 /** A guest-layer plugin: boots a {@link GuestOs} in a domain. */

@@ -49,6 +49,21 @@ export class GuestMemory {
   get touchedPages(): number {
     return this.pages.size;
   }
+
+  /**
+   * Loads a saved memory image (the toolstack's save/restore and migration copy every page
+   * verbatim): this memory gets a copy of each page `image` holds, and its page allocator
+   * continues where the image's stopped, so the guest finds its pages (FIFO control blocks,
+   * event array) at the same gfns. Later writes to either memory do not reach the other.
+   * @throws RangeError when `image` has more frames than this memory
+   */
+  loadImage(image: GuestMemory): void {
+    if (image.memPages > this.memPages)
+      throw new RangeError(`memory image has ${image.memPages} frames, the domain only ${this.memPages}`);
+    this.pages.clear();
+    for (const [gfn, page] of image.pages) this.pages.set(gfn, page.slice());
+    this.nextFree = image.nextFree;
+  }
 }
 
 /** Words of the 2-level pending and mask bitmaps: 64 words of 64 bits = 4096 ports. */

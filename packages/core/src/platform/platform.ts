@@ -8,7 +8,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { PlatformEventBus, type EventBus } from '../bus.js';
 import type { EventAbi } from '../contracts/abi.js';
 import type { Architecture } from '../contracts/arch.js';
-import type { GuestOs, GuestOsFactory } from '../contracts/guest.js';
+import type { GuestContext, GuestOs, GuestOsFactory } from '../contracts/guest.js';
 import type { SecurityPolicy } from '../contracts/policy.js';
 import type { Clock, ExecutionCosts, ExecutionMode } from '../contracts/sim.js';
 import { XenError } from '../errno.js';
@@ -73,6 +73,16 @@ export interface PlatformConfig {
 /** Default time slice of the platform scheduler: 1 ms. */
 export const DEFAULT_TIME_SLICE_NS = 1_000_000;
 
+/** Options of {@link Platform.addDomain}. */
+export interface AddDomainOptions {
+  /**
+   * Attaches an existing guest instead of booting the platform's guest layer: called with the
+   * new domain's context (its memory, shared info and hypercalls are the new domain's), it
+   * returns the guest that runs there. Migration uses it to bring a saved guest back.
+   */
+  attachGuest?: (ctx: GuestContext) => GuestOs;
+}
+
 /** One domain of a built platform. */
 export interface PlatformDomain {
   /** The hypervisor's domain object. */
@@ -109,8 +119,8 @@ export interface Platform {
   readonly domains: ReadonlyMap<number, PlatformDomain>;
   /** The domain with id `id`; throws `XenError` (-ESRCH) when there is none. */
   domain(id: number): PlatformDomain;
-  /** Creates (and boots) one more domain. */
-  addDomain(config: DomainConfig): PlatformDomain;
+  /** Creates (and boots, or attaches a guest to, see {@link AddDomainOptions}) one more domain. */
+  addDomain(config: DomainConfig, options?: AddDomainOptions): PlatformDomain;
   /**
    * Destroys a domain (the toolstack's destroy: every port closed, peers left UNBOUND,
    * VIRQ_DOM_EXC raised), takes its vCPUs off the scheduler and the runner, cancels its
@@ -220,7 +230,7 @@ export function createPlatform(config: PlatformConfig): Platform {
     domains.delete(domid);
   });
 
-  const addDomain = (cfg: DomainConfig): PlatformDomain => {
+  const addDomain = (cfg: DomainConfig, options: AddDomainOptions = {}): PlatformDomain => {
     if (domains.has(cfg.id)) throw new ConfigError(`domain id ${cfg.id} is used twice`);
     const domain = hypervisor.createDomain(cfg);
     const domainClock = new DomainClock(clock, runner, (error) => crashDomain(domain.id, error));
@@ -228,11 +238,12 @@ export function createPlatform(config: PlatformConfig): Platform {
     dc.register(Tokens.DomainConfig, { useValue: cfg });
     dc.register(Tokens.Domain, { useValue: domain });
     let guest: GuestOs | undefined;
-    if (guestFactory && cfg.guest !== false) {
+    const boot = options.attachGuest ?? (guestFactory && cfg.guest !== false ? (ctx: GuestContext) => guestFactory.create(ctx) : undefined);
+    if (boot) {
       const warn = (message: string): void => {
         if (bus.listening('warn')) bus.emit('warn', `d${domain.id} kernel`, message);
       };
-      guest = guestFactory.create({
+      guest = boot({
         domid: domain.id,
         nrCpus: domain.nrVcpus,
         privileged: domain.privileged,
