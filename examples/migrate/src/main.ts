@@ -1,0 +1,3 @@
+import { formatDemo, runMigrationDemo } from './migrate.js';
+
+console.log(formatDemo(runMigrationDemo()));
