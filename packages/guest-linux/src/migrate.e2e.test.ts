@@ -365,6 +365,30 @@ describe('migration: pirqs, the evtchn device, deferred EOIs and refusals', () =
     expect(a.hypervisor.domain(3)).toBeDefined();
   });
 
+  it("refuses a destination that does not offer the guest's ABI, changing nothing", () => {
+    const a = platform('fifo', true);
+    const b = platform('2level', false);
+    expect(() => migrateDomain(a, DOMU, b)).toThrow(/does not offer the 'fifo' ABI/);
+    expect(a.domain(DOMU).guest).toBe(guestOf(a, DOMU));
+    expect(b.hypervisor.domain(DOMU)).toBeUndefined();
+  });
+
+  it('creates a new guest half on the destination when the ABI cannot migrate its own', () => {
+    const a = platform('2level', true);
+    const b = platform('2level', false);
+    const guest = guestOf(a, DOMU);
+    const old = guest.abi;
+    Object.defineProperty(old, 'migrate', { value: undefined });
+    const timer = cpuRecorder(() => guest);
+    guest.bindVirqToIrqhandler(VIRQ.TIMER, 1, timer.handler, IRQF_PERCPU, 'timer1', null);
+    migrateDomain(a, DOMU, b);
+    expect(guest.abi).not.toBe(old);
+    expect(guest.abi.name).toBe('2level');
+    b.hypervisor.raiseVirq(DOMU, VIRQ.TIMER, 1);
+    b.run(100_000);
+    expect(timer.cpus).toEqual([1]);
+  });
+
   it('destroys the half-made destination domain when the guest cannot resume there', () => {
     const a = platform('fifo', true);
     const b = platform('fifo', false);

@@ -44,7 +44,7 @@ export interface MigrationResult {
  * The guest layer must implement `GuestOs.resume`; the destination must offer the guest's
  * event ABI (a FIFO guest registers its control blocks again there).
  * @throws XenError `-ESRCH` when the source has no such domain, `-EOPNOTSUPP` when it has no
- *   guest or its guest layer cannot resume, `-EEXIST` when the destination already has the id
+ *   guest, its guest layer cannot resume or the destination does not offer its ABI, `-EEXIST` when the destination already has the id
  *   (nothing is changed in those cases). An error from the guest's resume destroys the half-made
  *   destination domain and is rethrown; the source domain is gone by then, as after a failed
  *   real migration past its point of no return.
@@ -55,6 +55,8 @@ export function migrateDomain(source: Platform, domid: number, destination: Plat
   const guest = pd.guest;
   if (!guest) throw new XenError('migrateDomain', Errno.EOPNOTSUPP, `domain ${domid} has no guest to move`);
   if (!guest.resume) throw new XenError('migrateDomain', Errno.EOPNOTSUPP, `guest layer '${guest.name}' of domain ${domid} has no resume path`);
+  if (!destination.abis.some((a) => a.name === guest.abiName))
+    throw new XenError('migrateDomain', Errno.EOPNOTSUPP, `the destination does not offer the '${guest.abiName}' ABI domain ${domid} uses`);
   const config: DomainConfig = { ...pd.config, ...options.config };
   if (destination.domains.has(config.id) || destination.hypervisor.domain(config.id))
     throw new XenError('migrateDomain', Errno.EEXIST, `the destination already has a domain ${config.id}`);
