@@ -146,9 +146,14 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   /** `'linux'`. */
   readonly name = 'linux';
   /** Name of the ABI chosen at boot. */
-  abiName: string;
-  /** The guest half of the ABI in use (replaced only when a migration needs a new one). */
-  abi: AbiGuestOps;
+  get abiName(): string {
+    return this.currentAbi.name;
+  }
+  /** The guest half of the ABI in use (a migration may replace it, see {@link LinuxGuest.resume}). */
+  get abi(): AbiGuestOps {
+    return this.currentAbi;
+  }
+  private currentAbi: AbiGuestOps;
   /** Domain id. */
   readonly domid: number;
   /** Number of CPUs. */
@@ -258,8 +263,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     this.loopTimeoutNs = (options.eventLoopTimeout ?? EVENT_LOOP_TIMEOUT_JIFFIES) * this.jiffyNs;
     this.eoiDelay = options.eventEoiDelay ?? EVENT_EOI_DELAY_JIFFIES;
 
-    this.abi = this.era === '2007' ? choose2007Abi(ctx) : chooseAbi(ctx, options.fifo ?? true);
-    this.abiName = this.abi.name;
+    this.currentAbi = this.era === '2007' ? choose2007Abi(ctx) : chooseAbi(ctx, options.fifo ?? true);
     this.upcallPending = ctx.abiContext.sharedInfo.upcallPending;
     this.evtchnToIrq = new EvtchnIrqMap(this.abi.maxChannels());
 
@@ -1340,7 +1344,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     else {
       const abi = ctx.abis.find((a) => a.name === this.abiName);
       if (!abi) throw new XenError('guest-linux: xen_irq_resume', Errno.ENOSYS, `the destination does not offer the '${this.abiName}' ABI`);
-      this.abi = abi.createGuestSide(ctx.abiContext);
+      this.currentAbi = abi.createGuestSide(ctx.abiContext);
     }
     this.evtchnDevice.resume(ctx.hypercalls);
     this.upcallYielded.fill(0);
