@@ -349,6 +349,25 @@ describe('migration: pirqs, the evtchn device, deferred EOIs and refusals', () =
     expect(guest.irqInfo(irq)!.isActive).toBe(1);
   });
 
+  it('keeps a disabled IRQ masked after the move until its driver enables it', () => {
+    const a = platform('fifo', true);
+    const b = platform('fifo', false);
+    const guest = guestOf(a, DOMU);
+    const timer = cpuRecorder(() => guest);
+    const irq = guest.bindVirqToIrqhandler(VIRQ.TIMER, 1, timer.handler, IRQF_PERCPU, 'timer1', null);
+    guest.disableIrq(irq);
+    migrateDomain(a, DOMU, b);
+    const port = guest.evtchnFromIrq(irq);
+    expect(port).toBe(1);
+    b.hypervisor.raiseVirq(DOMU, VIRQ.TIMER, 1);
+    b.run(100_000);
+    expect(timer.cpus).toEqual([]);
+    expect(b.domain(DOMU).domain.abi.isMasked(port)).toBe(true);
+    guest.enableIrq(irq); // the event that waited is delivered now
+    b.run(100_000);
+    expect(timer.cpus).toEqual([1]);
+  });
+
   it('refuses a missing domain, a guest-less domain and a taken id, changing nothing', () => {
     const a = platform('fifo', true);
     const b = platform('fifo', true);
