@@ -154,8 +154,11 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     return this.currentAbi;
   }
   private currentAbi: AbiGuestOps;
-  /** Domain id. */
-  readonly domid: number;
+  /** Domain id (a migration may give the guest another one). */
+  get domid(): number {
+    return this.currentDomid;
+  }
+  private currentDomid: number;
   /** Number of CPUs. */
   readonly nrCpus: number;
   /** Number of IPIs per CPU (6 on x86, 1 on ARM). */
@@ -240,7 +243,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
    * @param options - layer options
    */
   constructor(ctx: GuestContext, options: LinuxGuestOptions = {}) {
-    this.domid = ctx.domid;
+    this.currentDomid = ctx.domid;
     this.nrCpus = ctx.nrCpus;
     this.nrIpis = nrIpisFor(ctx.arch);
     this.hypercalls = ctx.hypercalls;
@@ -1331,6 +1334,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   resume(ctx: GuestContext): IrqResumeReport {
     if (ctx.nrCpus !== this.nrCpus) throw new RangeError(`guest-linux: a ${this.nrCpus}-CPU guest cannot resume with ${ctx.nrCpus} vCPUs`);
     const oldJiffies = this.suspendJiffies >= 0 ? this.suspendJiffies : this.jiffies();
+    this.currentDomid = ctx.domid;
     this.hypercalls = ctx.hypercalls;
     this.physdev = ctx.physdev;
     this.clock = ctx.clock;

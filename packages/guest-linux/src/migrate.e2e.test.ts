@@ -368,6 +368,22 @@ describe('migration: pirqs, the evtchn device, deferred EOIs and refusals', () =
     expect(timer.cpus).toEqual([1]);
   });
 
+  it('takes the id the destination gives it: the ring reconnects under the new id', () => {
+    const a = platform('fifo', true);
+    const b = platform('fifo', false);
+    const guest = guestOf(a, DOMU);
+    const ring = new TestRing(guest, guestOf(a, 0), () => a);
+    ring.back = guestOf(b, 0);
+    ring.platform = () => b;
+    migrateDomain(a, DOMU, b, { config: { id: 12 } });
+    expect(guest.domid).toBe(12);
+    expect(lsevtchn(b.hypervisor, 0)).toBe('   1: VCPU 0: Interdomain (Connected) - Remote Domain 12, Port 1\n');
+    b.run(100_000);
+    expect(ring.notifyFront()).toBe(0);
+    b.run(100_000);
+    expect(ring.frontRuns).toBe(1);
+  });
+
   it('refuses a missing domain, a guest-less domain and a taken id, changing nothing', () => {
     const a = platform('fifo', true);
     const b = platform('fifo', true);
