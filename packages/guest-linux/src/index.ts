@@ -38,7 +38,7 @@ export {
 } from './flows.js';
 export { XenDynChip, XenLateEoiChip, XenPercpuChip, XenPirqChip, type XenChipHost } from './chips.js';
 export { LinuxGuest, type LinuxGuestOptions, type LinuxGuestStats } from './linux-guest.js';
-export { xenIrqResume, type IrqResumeReport, type ResumeHook, type ResumeHost } from './resume.js';
+export type { IrqResumeReport, ResumeHook } from './resume.js';
 export { renderProcInterrupts, procInterruptsTable, type ProcInterruptsRow, type ProcInterruptsTable } from './proc-interrupts.js';
 export { LinuxGuestFactory, guestLinux } from './plugin.js';
 export {

@@ -20,7 +20,7 @@ import {
   type Platform,
 } from '@evtchn/core';
 import { describe, expect, it } from 'vitest';
-import { IRQF_PERCPU, IRQ_HANDLED, XEN_EOI_FLAG_SPURIOUS, XenIpi, guestLinux, type IrqHandler, type LinuxGuest } from './index.js';
+import { IRQF_PERCPU, IRQ_HANDLED, XEN_EOI_FLAG_SPURIOUS, XenIpi, guestLinux, type IrqHandler, type IrqResumeReport, type LinuxGuest } from './index.js';
 
 type AbiName = '2level' | 'fifo';
 const DOMU = 7;
@@ -35,6 +35,14 @@ function platform(abi: AbiName, withDomU: boolean, domUPirqs: number[] = []): Pl
 }
 
 const guestOf = (p: Platform, id: number): LinuxGuest => p.domain(id).guest as LinuxGuest;
+
+/** Keeps what the guest's resume path reports (migrateDomain calls `guest.resume`). */
+function captureResume(guest: LinuxGuest): { report?: IrqResumeReport } {
+  const out: { report?: IrqResumeReport } = {};
+  const resume = guest.resume.bind(guest);
+  guest.resume = (ctx) => (out.report = resume(ctx));
+  return out;
+}
 
 function status(p: Platform, dom: number, port: number): EvtchnStatus {
   const out: EvtchnStatus = { status: 'closed', vcpu: 0 };
@@ -69,8 +77,10 @@ describe.each<AbiName>(['fifo', '2level'])('migrating a %s guest', (abi) => {
     const portsBefore = [...timerIrqs, ...ipiIrqs].map((irq) => guest.evtchnFromIrq(irq));
     expect(portsBefore).toEqual([3, 4, 5, 6]);
 
+    const resumed = captureResume(guest);
     const moved = migrateDomain(a, DOMU, b);
     const where = b;
+    expect(resumed.report).toEqual({ virqs: 2, ipis: 2, pirqs: 0, leftToDrivers: 0 });
     expect(moved.guest).toBe(guest);
     expect(moved.pagesCopied).toBe(abi === 'fifo' ? 3 : 0); // two control blocks + one event-array page
     expect(a.domains.has(DOMU)).toBe(false);
@@ -256,7 +266,9 @@ describe('migration: pirqs, the evtchn device, deferred EOIs and refusals', () =
     const warnings: string[] = [];
     b.bus.on('warn', (_who, message) => warnings.push(message));
 
+    const resumed = captureResume(guest);
     migrateDomain(a, DOMU, b, { config: { pirqs: [20, 40] } });
+    expect(resumed.report).toEqual({ virqs: 0, ipis: 0, pirqs: 1, leftToDrivers: 2 });
     expect(guest.evtchnFromIrq(granted)).toBe(1);
     expect(status(b, DOMU, 1)).toEqual({ status: 'pirq', vcpu: 0, pirq: 20 });
     expect(guest.evtchnFromIrq(refused)).toBe(0);

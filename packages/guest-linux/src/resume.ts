@@ -68,7 +68,7 @@ export interface ResumeHost {
   warn(message: string): void;
 }
 
-/** What {@link xenIrqResume} rebound, for the caller's log and tests. */
+/** What the resume path (`xen_irq_resume`) rebound, for the caller's log and tests. */
 export interface IrqResumeReport {
   /** VIRQ IRQs rebound (new ports). */
   virqs: number;
