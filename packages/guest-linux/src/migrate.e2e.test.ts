@@ -436,6 +436,16 @@ describe('migration: pirqs, the evtchn device, deferred EOIs and refusals', () =
     expect(timer.cpus).toEqual([1]);
   });
 
+  it('stops (Linux: BUG) when the destination refuses a VIRQ binding, leaving no half-made domain', () => {
+    const a = platform('2level', true);
+    const b = platform('2level', false);
+    const guest = guestOf(a, DOMU);
+    for (const cpu of [0, 1]) guest.bindVirqToIrqhandler(VIRQ.TIMER, cpu, () => IRQ_HANDLED, IRQF_PERCPU, `timer${cpu}`, null);
+    // The destination lets the domain have port 1 only: CPU 1's VIRQ_TIMER gets -ENOSPC.
+    expect(() => migrateDomain(a, DOMU, b, { config: { maxEvtchnPort: 1 } })).toThrow(/EVTCHNOP_bind_virq failed: -ENOSPC.*VIRQ 0 on CPU 1/);
+    expect(b.hypervisor.domain(DOMU)).toBeUndefined();
+  });
+
   it('destroys the half-made destination domain when the guest cannot resume there', () => {
     const a = platform('fifo', true);
     const b = platform('fifo', false);
