@@ -4,8 +4,8 @@
  * unmask fast path that re-raises a pending event locally, and the fair two-level scan
  * (selector word, then bitmap words) that resumes where the previous upcall stopped.
  */
-import type { AbiGuestContext, AbiGuestOps, EventDispatcher } from '@evtchn/core';
-import { clearBit, ffs32, setBit, testBit } from '@evtchn/core';
+import type { AbiGuestContext, AbiGuestOps, EventDispatcher, JsonValue } from '@evtchn/core';
+import { clearBit, ffs32, readArray, readArrayInto, readObject, setBit, snapshotPath, testBit, writeArray } from '@evtchn/core';
 import { selectorHalf, twoLevelMaxPorts } from './layout.js';
 
 /** 32-bit words of one CPU's port mask (4096 bits, enough for either word size). */
@@ -65,6 +65,29 @@ export class TwoLevelGuestSide implements AbiGuestOps {
     this.boundCpu = new Uint16Array(this.ports);
     this.currentWordIdx = new Uint8Array(ctx.nrCpus);
     this.currentBitIdx = new Uint8Array(ctx.nrCpus);
+  }
+
+  /**
+   * Snapshot hook: the per-CPU port masks, each port's CPU and the scan cursors (the bitmaps
+   * themselves live in the shared-info page, which the domain saves).
+   */
+  getState(): JsonValue {
+    return {
+      cpuMasks: this.cpuMasks.map((m) => writeArray(m)),
+      boundCpu: writeArray(this.boundCpu),
+      currentWordIdx: writeArray(this.currentWordIdx),
+      currentBitIdx: writeArray(this.currentBitIdx),
+    };
+  }
+
+  /** Restores {@link TwoLevelGuestSide.getState}. */
+  setState(state: JsonValue): void {
+    const o = readObject(state, '');
+    const masks = readArray(o.cpuMasks, 'cpuMasks', this.cpuMasks.length);
+    masks.forEach((m, cpu) => readArrayInto(m, snapshotPath('cpuMasks', cpu), this.cpuMasks[cpu]!));
+    readArrayInto(o.boundCpu, 'boundCpu', this.boundCpu);
+    readArrayInto(o.currentWordIdx, 'currentWordIdx', this.currentWordIdx);
+    readArrayInto(o.currentBitIdx, 'currentBitIdx', this.currentBitIdx);
   }
 
   /** 4096 (64-bit guest) or 1024 (32-bit guest). */

@@ -5,7 +5,7 @@
  * bitmap may have something for you". The domain's state lives entirely in shared memory, so
  * this object keeps no state of its own.
  */
-import type { AbiHypervisorContext, AbiHypervisorOps } from '@evtchn/core';
+import type { AbiHypervisorContext, AbiHypervisorOps, JsonValue } from '@evtchn/core';
 import { testAndClearBit, testAndSetBit, testBit } from '@evtchn/core';
 import { selectorHalf, twoLevelMaxPorts } from './layout.js';
 
@@ -22,6 +22,19 @@ export class TwoLevelHypervisorSide implements AbiHypervisorOps {
   private readonly wordShift: number;
 
   /** @param ctx - the domain as the ABI sees it */
+  /**
+   * Snapshot hook: `null`, since every bit of the 2-level ABI lives in the shared-info page,
+   * which the domain saves.
+   */
+  getState(): JsonValue {
+    return null;
+  }
+
+  /** Accepts only `null` (see {@link TwoLevelHypervisorSide.getState}). */
+  setState(state: JsonValue): void {
+    if (state !== null) throw new Error('expected null: the 2-level ABI keeps its state in the shared-info page');
+  }
+
   constructor(private readonly ctx: AbiHypervisorContext) {
     this.maxPorts = twoLevelMaxPorts(ctx.wordBits);
     this.pending = ctx.sharedInfo.evtchnPending;

@@ -10,8 +10,8 @@
  * port of a queue it is part-way through, so it only goes back to the control block's head
  * when it reaches the end of what it has already seen.
  */
-import type { AbiGuestContext, AbiGuestOps, EventDispatcher } from '@evtchn/core';
-import { Errno, XenError } from '@evtchn/core';
+import type { AbiGuestContext, AbiGuestOps, EventDispatcher, JsonValue } from '@evtchn/core';
+import { Errno, readArray, readArrayInto, readInt, readObject, SnapshotError, snapshotPath, writeArray, XenError } from '@evtchn/core';
 import {
   FIFO_BUSY,
   FIFO_CB_HEAD,
@@ -97,6 +97,50 @@ export class FifoGuestSide implements AbiGuestOps {
       if (cpu === 0) throw new XenError('EVTCHNOP_init_control', rc, `domain ${this.ctx.domid}, cpu 0`);
       this.ctx.warn(`xen: FIFO control block for CPU${cpu} refused (${rc})`);
     }
+  }
+
+  /**
+   * Snapshot hook: the event-array and control-block frames, how many event pages are
+   * registered, which CPUs are online and the local queue heads (the words are guest memory).
+   */
+  getState(): JsonValue {
+    return {
+      eventGfns: [...this.eventGfns],
+      nrEventPages: this.nrEventPages,
+      controlGfns: [...this.controlGfns],
+      online: writeArray(this.online),
+      localHead: writeArray(this.localHead),
+    };
+  }
+
+  /** Restores {@link FifoGuestSide.getState}, mapping the pages again from guest memory. */
+  setState(state: JsonValue): void {
+    const o = readObject(state, '');
+    const mem = this.ctx.memory;
+    const events = readArray(o.eventGfns, 'eventGfns').map((g, i) => {
+      const v = readInt(g, snapshotPath('eventGfns', i), 0);
+      if (!mem.has(v)) throw new SnapshotError(snapshotPath('eventGfns', i), `guest frame ${v} is outside the domain's memory`);
+      return v;
+    });
+    const nr = readInt(o.nrEventPages, 'nrEventPages', 0, events.length);
+    const controls = readArray(o.controlGfns, 'controlGfns', this.ctx.nrCpus).map((g, i) => {
+      const v = readInt(g, snapshotPath('controlGfns', i), -1);
+      if (v >= 0 && !mem.has(v)) throw new SnapshotError(snapshotPath('controlGfns', i), `guest frame ${v} is outside the domain's memory`);
+      return v;
+    });
+    readArrayInto(o.online, 'online', this.online);
+    readArrayInto(o.localHead, 'localHead', this.localHead);
+    this.eventGfns.length = 0;
+    this.eventPages.length = 0;
+    for (const g of events) {
+      this.eventGfns.push(g);
+      this.eventPages.push(mem.page(g)!);
+    }
+    this.nrEventPages = nr;
+    controls.forEach((g, cpu) => {
+      this.controlGfns[cpu] = g;
+      this.controlPages[cpu] = g >= 0 ? mem.page(g) : undefined;
+    });
   }
 
   /** 131072. */

@@ -12,8 +12,8 @@
  * Xen's `struct evtchn_fifo_domain` / `evtchn_fifo_vcpu`: the page list and, per vCPU, the
  * control-block reference and the 16 queue tails.
  */
-import type { AbiHypervisorContext, AbiHypervisorOps } from '@evtchn/core';
-import { Errno } from '@evtchn/core';
+import type { AbiHypervisorContext, AbiHypervisorOps, JsonValue } from '@evtchn/core';
+import { Errno, readArray, readArrayInto, readInt, readObject, SnapshotError, snapshotPath, writeArray } from '@evtchn/core';
 import {
   FIFO_BUSY,
   FIFO_CB_HEAD,
@@ -74,12 +74,52 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
   private readonly controlBase: Uint32Array;
   /** Per vCPU and priority (`vcpu * 16 + priority`): the queue's tail port, 0 = none. */
   private readonly tails: Uint32Array;
+  /** Guest frames of the event-array pages and of each vCPU's control block (-1 = none), so a snapshot can name them. */
+  private eventGfns: number[] = [];
+  private readonly controlGfns: number[];
 
   /** @param ctx - the domain as the ABI sees it */
   constructor(private readonly ctx: AbiHypervisorContext) {
     this.controlPages = new Array<Uint32Array | undefined>(ctx.nrVcpus).fill(undefined);
     this.controlBase = new Uint32Array(ctx.nrVcpus);
     this.tails = new Uint32Array(ctx.nrVcpus * FIFO_MAX_QUEUES);
+    this.controlGfns = new Array<number>(ctx.nrVcpus).fill(-1);
+  }
+
+  /**
+   * Snapshot hook: the event array's and control blocks' guest frames and the queue tails
+   * (the words themselves are guest memory, which the domain saves).
+   */
+  getState(): JsonValue {
+    return {
+      eventGfns: [...this.eventGfns],
+      controlGfns: [...this.controlGfns],
+      controlBase: writeArray(this.controlBase),
+      tails: writeArray(this.tails),
+    };
+  }
+
+  /** Restores {@link FifoHypervisorSide.getState}, mapping the pages again from guest memory. */
+  setState(state: JsonValue): void {
+    const o = readObject(state, '');
+    const mem = this.ctx.memory;
+    const gfn = (v: JsonValue | undefined, path: string, none: boolean): number => {
+      const g = readInt(v, path, none ? -1 : 0);
+      if (g >= 0 && !mem.has(g)) throw new SnapshotError(path, `guest frame ${g} is outside the domain's memory`);
+      return g;
+    };
+    const events = readArray(o.eventGfns, 'eventGfns').map((g, i) => gfn(g, snapshotPath('eventGfns', i), false));
+    if (events.length > FIFO_MAX_EVENT_ARRAY_PAGES) throw new SnapshotError('eventGfns', `expected at most ${FIFO_MAX_EVENT_ARRAY_PAGES} pages`);
+    const controls = readArray(o.controlGfns, 'controlGfns', this.ctx.nrVcpus).map((g, i) => gfn(g, snapshotPath('controlGfns', i), true));
+    readArrayInto(o.controlBase, 'controlBase', this.controlBase);
+    readArrayInto(o.tails, 'tails', this.tails);
+    this.eventGfns = events;
+    this.eventPages = events.map((g) => mem.page(g)!);
+    this.nrEventWords = events.length * FIFO_EVENT_WORDS_PER_PAGE;
+    controls.forEach((g, v) => {
+      this.controlGfns[v] = g;
+      this.controlPages[v] = g >= 0 ? mem.page(g) : undefined;
+    });
   }
 
   /** Number of pages in the event array. */
@@ -131,6 +171,7 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
     const page = this.ctx.memory.page(controlGfn);
     if (page === undefined) return -Errno.EINVAL;
     this.controlPages[vcpu] = page;
+    this.controlGfns[vcpu] = controlGfn;
     this.controlBase[vcpu] = offset >>> 2;
     return 0;
   }
@@ -163,6 +204,7 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
     const page = this.ctx.memory.page(arrayGfn);
     if (page === undefined) return -Errno.EINVAL;
     this.eventPages.push(page);
+    this.eventGfns.push(arrayGfn);
     const first = this.nrEventWords;
     this.nrEventWords += FIFO_EVENT_WORDS_PER_PAGE;
     const ch = this.ctx.channels;
@@ -319,8 +361,10 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
    */
   destroy(): void {
     this.eventPages = [];
+    this.eventGfns = [];
     this.nrEventWords = 0;
     this.controlPages.fill(undefined);
+    this.controlGfns.fill(-1);
     this.controlBase.fill(0);
     this.tails.fill(0);
   }

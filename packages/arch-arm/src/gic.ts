@@ -119,6 +119,10 @@ export interface GicState {
   readonly activeStack: number[][];
   /** LPIs: `[id, state, priority, target]`. */
   readonly lpis: [number, number, number, number][];
+  /** Per-CPU IRQ mask (PSTATE.I as the model keeps it); absent in older snapshots. */
+  readonly masked?: number[];
+  /** Per-CPU acknowledge counts; absent in older snapshots. */
+  readonly acks?: number[];
 }
 
 interface Lpi {
@@ -417,6 +421,8 @@ export class Gic {
       target: Array.from(this.target),
       activeStack: this.activeStack.map((s) => s.slice()),
       lpis: [...this.lpis].map(([id, l]) => [id, l.state, l.priority, l.target]),
+      masked: Array.from(this.masked),
+      acks: Array.from(this.acks),
     };
   }
 
@@ -431,6 +437,8 @@ export class Gic {
     s.activeStack.forEach((st, c) => (this.activeStack[c] = st.slice()));
     this.lpis.clear();
     for (const [id, state, priority, target] of s.lpis) this.lpis.set(id, { state, priority, target });
+    if (s.masked) this.masked.set(s.masked);
+    if (s.acks) this.acks.set(s.acks);
   }
 
   private update(id: number, cpu: number, set: number, clear: number): void {

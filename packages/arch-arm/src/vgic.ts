@@ -7,7 +7,17 @@
  * frees; a higher-priority one may evict a pending-only lower-priority LR entry. An LR entry with
  * the HW bit deactivates its physical interrupt when the guest EOIs the virtual one.
  */
-import { Errno, XenError } from '@evtchn/core';
+import {
+  Errno,
+  XenError,
+  readArray,
+  readBool,
+  readInt,
+  readObject,
+  snapshotPath as at,
+  SnapshotError,
+  type JsonValue,
+} from '@evtchn/core';
 import {
   GIC_PRI_IDLE,
   GIC_PRI_IRQ,
@@ -136,6 +146,71 @@ export class Vgic {
       lrs: new Array<Entry | undefined>(this.nrLrs).fill(undefined),
       active: [],
     }));
+  }
+
+  /**
+   * The vGIC's state as JSON: every virtual IRQ's entry (target, priority, state bits, list
+   * register, linked physical IRQ) and per vCPU its in-flight queue, list registers and active
+   * list, naming entries by `[vcpu, virq]` (SGI/PPI) or `virq` (SPI/LPI).
+   */
+  getState(): JsonValue {
+    const key = (e: Entry | undefined): JsonValue => (e === undefined ? null : e.virq < SPI_BASE ? [e.vcpu, e.virq] : e.virq);
+    const row = (e: Entry): JsonValue => [e.vcpu, e.priority, e.state, e.lr, e.hw];
+    return {
+      local: this.local.map(row),
+      spis: this.spis.map(row),
+      lpis: [...this.lpis.values()].map((e) => [e.virq, ...(row(e) as number[])]),
+      vcpus: this.vcpus.map((v) => ({ online: v.online, inflight: v.inflight.map(key), lrs: v.lrs.map(key), active: v.active.map(key) })),
+    };
+  }
+
+  /** Restores {@link Vgic.getState} into a vGIC of the same size; `path` names it in errors. */
+  setState(state: JsonValue, path = 'vgic'): void {
+    const o = readObject(state, path);
+    const setRow = (e: Entry, v: JsonValue, p: string, offset = 0): void => {
+      const r = readArray(v, p, 5 + offset);
+      e.vcpu = readInt(r[offset], at(p, offset), 0, this.nrVcpus - 1);
+      e.priority = readInt(r[offset + 1], at(p, offset + 1), 0, 0xff);
+      e.state = readInt(r[offset + 2], at(p, offset + 2), 0, 0xff);
+      e.lr = readInt(r[offset + 3], at(p, offset + 3), -1, this.nrLrs - 1);
+      e.hw = readInt(r[offset + 4], at(p, offset + 4), -1, 0xffff);
+    };
+    readArray(o.local, at(path, 'local'), this.local.length).forEach((v, i) => setRow(this.local[i]!, v, at(at(path, 'local'), i)));
+    readArray(o.spis, at(path, 'spis'), this.spis.length).forEach((v, i) => setRow(this.spis[i]!, v, at(at(path, 'spis'), i)));
+    this.lpis.clear();
+    readArray(o.lpis, at(path, 'lpis')).forEach((v, i) => {
+      const p = at(at(path, 'lpis'), i);
+      const virq = readInt(readArray(v, p)[0], at(p, 0), SPI_BASE);
+      const e: Entry = { virq, vcpu: 0, priority: GIC_PRI_IRQ, state: 0, lr: -1, hw: -1 };
+      setRow(e, v, p, 1);
+      this.lpis.set(virq, e);
+    });
+    const find = (k: JsonValue, p: string): Entry => {
+      if (Array.isArray(k)) {
+        const pair = readArray(k, p, 2);
+        const v = readInt(pair[0], at(p, 0), 0, this.nrVcpus - 1);
+        return this.local[v * NR_LOCAL_IRQS + readInt(pair[1], at(p, 1), 0, NR_LOCAL_IRQS - 1)]!;
+      }
+      const virq = readInt(k, p, SPI_BASE);
+      const e = virq < SPI_BASE + this.nrSpis ? this.spis[virq - SPI_BASE] : this.lpis.get(virq);
+      if (!e) throw new SnapshotError(p, `no virtual IRQ ${virq} in this vGIC`);
+      return e;
+    };
+    readArray(o.vcpus, at(path, 'vcpus'), this.nrVcpus).forEach((v, i) => {
+      const p = at(at(path, 'vcpus'), i);
+      const vo = readObject(v, p);
+      const st = this.vcpus[i]!;
+      st.online = readBool(vo.online, at(p, 'online'));
+      const list = (name: 'inflight' | 'active'): Entry[] => readArray(vo[name], at(p, name)).map((k, j) => find(k, at(at(p, name), j)));
+      const inflight = list('inflight');
+      const active = list('active');
+      const lrs = readArray(vo.lrs, at(p, 'lrs'), this.nrLrs).map((k, j) => (k === null ? undefined : find(k, at(at(p, 'lrs'), j))));
+      st.inflight.length = 0;
+      st.inflight.push(...inflight);
+      st.active.length = 0;
+      st.active.push(...active);
+      lrs.forEach((e, j) => (st.lrs[j] = e));
+    });
   }
 
   /** Whether `virq` is an SGI, PPI or SPI of this vGIC (LPIs are checked separately). */

@@ -106,6 +106,11 @@ export class GenericTimer implements GuestVirtualTimer {
     this.evaluate();
   }
 
+  /** Whether a wake-up is armed on the clock (the compare value lies ahead). */
+  get armed(): boolean {
+    return this.wake !== undefined;
+  }
+
   /** Whether the interrupt output is asserted. */
   get asserted(): boolean {
     return this.level;

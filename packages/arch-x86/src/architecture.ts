@@ -6,12 +6,13 @@
  * Models the x86 parts of Xen (xen/arch/x86/irq.c, hvm/irq.c) and of Linux
  * (arch/x86/kernel/apic/io_apic.c, drivers/xen/events) that SPEC §4 names.
  */
-import { ClockedVcpuRunner, VirtualClock } from '@evtchn/core';
+import { ClockedVcpuRunner, readArray, readObject, snapshotPath, VirtualClock } from '@evtchn/core';
 import type {
   ArchDomainInfo,
   Architecture,
   Clock,
   GuestIrqSpaceOptions,
+  JsonValue,
   HypervisorLink,
   PirqBackend,
   UpcallSink,
@@ -152,6 +153,22 @@ export class X86Architecture implements Architecture {
     this.irqs.attachDomain(info);
     const mode = typeof this.opts.upcallMode === 'function' ? this.opts.upcallMode(info) : (this.opts.upcallMode ?? 'callback-vector');
     this.domains.set(info.id, new DomainUpcall(info, sink, mode, this.runner, this.opts.callbackGsi ?? DEFAULT_CALLBACK_GSI));
+  }
+
+  /**
+   * Snapshot hook: the physical IRQ layer (LAPICs, IO-APICs, pirqs) and each domain's upcall
+   * path (attach order).
+   */
+  getState(): JsonValue {
+    return { irqs: this.irqs.getState(), domains: [...this.domains.values()].map((d) => d.getState()) };
+  }
+
+  /** Restores {@link X86Architecture.getState} into an architecture with the same domains. */
+  setState(state: JsonValue): void {
+    const o = readObject(state, '');
+    this.irqs.setState(o.irqs ?? null, 'irqs');
+    const doms = [...this.domains.values()];
+    readArray(o.domains, 'domains', doms.length).forEach((d, i) => doms[i]!.setState(d, snapshotPath('domains', i)));
   }
 
   /** Unbinds the domain's pirqs and drops its upcall path. */

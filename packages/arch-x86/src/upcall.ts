@@ -11,7 +11,8 @@
  * handler: the vector stays in service (PV: the callback is marked running) until the handler
  * finishes, and what was raised meanwhile is taken after the EOI.
  */
-import type { ArchDomainInfo, UpcallSink, VcpuInterruptEntry, VcpuRunner } from '@evtchn/core';
+import type { ArchDomainInfo, JsonValue, UpcallSink, VcpuInterruptEntry, VcpuRunner } from '@evtchn/core';
+import { expectSame, readArray, readArrayInto, readInt, readObject, snapshotPath as at } from '@evtchn/core';
 import type { IoApicConfig } from './formulas.js';
 import { IoApic } from './ioapic.js';
 import { Lapic, type LapicClient } from './lapic.js';
@@ -99,6 +100,47 @@ export class DomainUpcall implements LapicClient, VcpuInterruptEntry {
       this.vioapic = undefined;
     }
     runner.attach(info.id, info.nrVcpus, this);
+  }
+
+  /**
+   * The domain's upcall path as JSON: its mode (structure, checked on restore), per-vCPU
+   * upcall counts and PV callback flags, the virtual LAPICs' and IO-APIC's registers.
+   */
+  getState(): JsonValue {
+    return {
+      domid: this.domid,
+      mode: this.mode,
+      upcalls: [...this.upcalls],
+      droppedNotVcpu0: this.droppedNotVcpu0,
+      pvInCallback: [...this.pvInCallback],
+      pvPending: [...this.pvPending],
+      suspended: [...this.suspended],
+      vlapics: this.vlapics.map((l) => ({ ...l.getState(), eoiCount: l.eoiCount })),
+      vioapic: this.vioapic ? { ...this.vioapic.getState(), fired: [...this.vioapic.fired] } : null,
+    };
+  }
+
+  /** Restores {@link DomainUpcall.getState}; `path` names the domain in errors. */
+  setState(state: JsonValue, path: string): void {
+    const o = readObject(state, path);
+    expectSame(o.domid, at(path, 'domid'), this.domid);
+    expectSame(o.mode, at(path, 'mode'), this.mode);
+    const n = this.upcalls.length;
+    for (const k of ['upcalls', 'pvInCallback', 'pvPending', 'suspended'] as const) readArrayInto(readArray(o[k], at(path, k), n), at(path, k), this[k]);
+    this.droppedNotVcpu0 = readInt(o.droppedNotVcpu0, at(path, 'droppedNotVcpu0'), 0);
+    readArray(o.vlapics, at(path, 'vlapics'), this.vlapics.length).forEach((l, i) => {
+      const p = at(at(path, 'vlapics'), i);
+      const lo = readObject(l, p);
+      const lapic = this.vlapics[i]!;
+      for (const k of ['irr', 'isr', 'tmr'] as const) readArrayInto(readArray(lo[k], at(p, k), lapic[k].length), at(p, k), lapic[k]);
+      lapic.eoiCount = readInt(lo.eoiCount, at(p, 'eoiCount'), 0);
+    });
+    const io = this.vioapic;
+    if (io) {
+      const p = at(path, 'vioapic');
+      const ao = readObject(o.vioapic, p);
+      for (const k of ['low', 'high', 'lines', 'fired'] as const) readArrayInto(readArray(ao[k], at(p, k), io[k].length), at(p, k), io[k]);
+    } else expectSame(o.vioapic === null ? 'null' : 'state', at(path, 'vioapic'), 'null');
   }
 
   /** Requests the upcall on `vcpu`; the runner takes it when the vCPU can. */

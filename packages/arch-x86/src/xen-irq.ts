@@ -8,8 +8,22 @@
  * PHYSDEVOP_eoi, PHYSDEVOP_irq_status_query) and the ack behaviour of io_apic.c and msi.c,
  * as SPEC §4.4 describes them.
  */
-import { Errno, XenError } from '@evtchn/core';
-import type { ArchDomainInfo, Clock, HypervisorLink, PirqBackend, TimerId } from '@evtchn/core';
+import {
+  Errno,
+  XenError,
+  expectSame,
+  readArray,
+  readArrayInto,
+  readBool,
+  readInt,
+  readNumber,
+  readObject,
+  readTimer,
+  snapshotPath as at,
+  SnapshotError,
+  writeArray,
+} from '@evtchn/core';
+import type { ArchDomainInfo, Clock, HypervisorLink, JsonValue, PirqBackend, TimerId } from '@evtchn/core';
 import { gsiTop as computeGsiTop, NR_IRQS_LEGACY, NR_VECTORS, type IoApicConfig } from './formulas.js';
 import { IoApic, type IoApicBus } from './ioapic.js';
 import { Lapic, type LapicClient } from './lapic.js';
@@ -243,6 +257,7 @@ export class XenIrqLayer implements PirqBackend {
   private readonly rlList: IrqDesc[] = [];
   private readonly triggerOverride = new Map<number, boolean>();
   private readonly rlTimerFn = (): void => this.rateLimitExpired();
+  private rlTimer: TimerId = NO_TIMER;
   private readonly eoiStackIrq: Int32Array;
   private readonly eoiStackReady: Uint8Array;
   private readonly eoiStackTop: Int32Array;
@@ -268,6 +283,153 @@ export class XenIrqLayer implements PirqBackend {
     this.eoiStackIrq = new Int32Array(opts.nrPcpus * NR_VECTORS);
     this.eoiStackReady = new Uint8Array(opts.nrPcpus * NR_VECTORS);
     this.eoiStackTop = new Int32Array(opts.nrPcpus);
+  }
+
+  /**
+   * The pirq layer's state as JSON: the physical LAPICs and IO-APICs, every IRQ descriptor's
+   * dynamic fields and guest action (its EOI timer as a `TimerRecord`), each domain's in-flight
+   * pirqs, the pending-EOI stacks and the rate-limit list and timer. Which IRQs exist and which
+   * pirqs map to them is structure the restoring platform re-creates (its toolstack maps the
+   * same pirqs); `setState` checks it matches.
+   */
+  getState(): JsonValue {
+    if (this.depth > 0) throw new Error('the x86 IRQ layer cannot be saved inside an interrupt handler');
+    const rec = (id: TimerId): JsonValue => {
+      if (id === NO_TIMER) return null;
+      const r = this.clock.timerRecord?.(id);
+      if (!r) throw new Error('the clock cannot save an x86 IRQ-layer timer');
+      return { at: r.at, seq: r.seq };
+    };
+    return {
+      lapics: this.lapics.map((l) => ({ ...l.getState(), eoiCount: l.eoiCount })),
+      ioapics: this.ioapics.map((a) => ({ ...a.getState(), fired: [...a.fired] })),
+      spurious: this.spurious,
+      droppedNoLink: this.droppedNoLink,
+      descs: this.descs.flatMap((d) =>
+        d === undefined
+          ? []
+          : [
+              {
+                irq: d.irq,
+                gsi: d.gsi,
+                flags: d.flags,
+                lineMask: d.lineMask,
+                cpu: d.cpu,
+                vector: d.vector,
+                count: d.count,
+                unhandled: d.unhandled,
+                rlCount: d.rlCount,
+                rlStart: d.rlStart,
+                rateLimited: d.rateLimited,
+                moveTo: d.moveTo,
+                msiMaskable: d.msiMaskable,
+                msiPending: d.msiPending,
+                mapCount: d.mapCount,
+                action: d.action
+                  ? {
+                      nrGuests: d.action.nrGuests,
+                      guestDom: [...d.action.guestDom],
+                      guestPirq: [...d.action.guestPirq],
+                      inFlight: d.action.inFlight,
+                      eoiTimer: rec(d.action.eoiTimer),
+                      eoiCpus: [...d.action.eoiCpus],
+                    }
+                  : null,
+              },
+            ],
+      ),
+      domains: [...this.domains].map(([id, d]) => ({ id, masked: writeArray(d.masked), pirqToIrq: [...d.pirqToIrq] })),
+      eoiStackIrq: writeArray(this.eoiStackIrq),
+      eoiStackReady: writeArray(this.eoiStackReady),
+      eoiStackTop: writeArray(this.eoiStackTop),
+      rlList: this.rlList.map((d) => d.irq),
+      rlTimer: rec(this.rlTimer),
+    };
+  }
+
+  /** Restores {@link XenIrqLayer.getState} (see there); `path` names the layer in errors. */
+  setState(state: JsonValue, path = 'irqs'): void {
+    const o = readObject(state, path);
+    const lapics = readArray(o.lapics, at(path, 'lapics'), this.lapics.length);
+    lapics.forEach((l, i) => {
+      const p = at(at(path, 'lapics'), i);
+      const lo = readObject(l, p);
+      const lapic = this.lapics[i]!;
+      for (const k of ['irr', 'isr', 'tmr'] as const) readArrayInto(readArray(lo[k], at(p, k), lapic[k].length), at(p, k), lapic[k]);
+      lapic.eoiCount = readInt(lo.eoiCount, at(p, 'eoiCount'), 0);
+    });
+    const ioapics = readArray(o.ioapics, at(path, 'ioapics'), this.ioapics.length);
+    ioapics.forEach((a, i) => {
+      const p = at(at(path, 'ioapics'), i);
+      const ao = readObject(a, p);
+      const io = this.ioapics[i]!;
+      for (const k of ['low', 'high', 'lines', 'fired'] as const) readArrayInto(readArray(ao[k], at(p, k), io[k].length), at(p, k), io[k]);
+    });
+    this.spurious = readInt(o.spurious, at(path, 'spurious'), 0);
+    this.droppedNoLink = readInt(o.droppedNoLink, at(path, 'droppedNoLink'), 0);
+    const descs = this.descs.filter((d): d is IrqDesc => d !== undefined);
+    const saved = readArray(o.descs, at(path, 'descs'), descs.length);
+    saved.forEach((s, i) => {
+      const p = at(at(path, 'descs'), i);
+      const so = readObject(s, p);
+      const d = descs[i]!;
+      expectSame(so.irq, at(p, 'irq'), d.irq);
+      expectSame(so.gsi, at(p, 'gsi'), d.gsi);
+      d.flags = readInt(so.flags, at(p, 'flags'), 0);
+      d.lineMask = readInt(so.lineMask, at(p, 'lineMask'), 0);
+      d.cpu = readInt(so.cpu, at(p, 'cpu'), 0, this.lapics.length - 1);
+      d.vector = readInt(so.vector, at(p, 'vector'), 0, NR_VECTORS - 1);
+      d.count = readInt(so.count, at(p, 'count'), 0);
+      d.unhandled = readInt(so.unhandled, at(p, 'unhandled'), 0);
+      d.rlCount = readInt(so.rlCount, at(p, 'rlCount'), 0);
+      d.rlStart = readNumber(so.rlStart, at(p, 'rlStart'));
+      d.rateLimited = readBool(so.rateLimited, at(p, 'rateLimited'));
+      d.moveTo = readInt(so.moveTo, at(p, 'moveTo'), -1);
+      d.msiMaskable = readBool(so.msiMaskable, at(p, 'msiMaskable'));
+      d.msiPending = readBool(so.msiPending, at(p, 'msiPending'));
+      d.mapCount = readInt(so.mapCount, at(p, 'mapCount'), 0);
+      const ap = at(p, 'action');
+      if ((so.action === null) !== (d.action === null))
+        throw new SnapshotError(ap, d.action ? 'expected a guest action (the IRQ is bound in the platform being restored into)' : 'expected null (the IRQ has no guest action)');
+      if (d.action && so.action !== null) {
+        const a = d.action;
+        const ao = readObject(so.action, ap);
+        a.nrGuests = readInt(ao.nrGuests, at(ap, 'nrGuests'), 0, this.maxGuests);
+        readArrayInto(readArray(ao.guestDom, at(ap, 'guestDom'), a.guestDom.length), at(ap, 'guestDom'), a.guestDom);
+        readArrayInto(readArray(ao.guestPirq, at(ap, 'guestPirq'), a.guestPirq.length), at(ap, 'guestPirq'), a.guestPirq);
+        a.inFlight = readInt(ao.inFlight, at(ap, 'inFlight'), 0);
+        readArrayInto(readArray(ao.eoiCpus, at(ap, 'eoiCpus'), a.eoiCpus.length), at(ap, 'eoiCpus'), a.eoiCpus);
+        const t = readTimer(ao.eoiTimer, at(ap, 'eoiTimer'));
+        a.eoiTimer = t ? this.rearm(t, d.eoiTimerFn) : NO_TIMER;
+      }
+    });
+    const doms = [...this.domains];
+    readArray(o.domains, at(path, 'domains'), doms.length).forEach((s, i) => {
+      const p = at(at(path, 'domains'), i);
+      const so = readObject(s, p);
+      const [id, d] = doms[i]!;
+      expectSame(so.id, at(p, 'id'), id);
+      const map = readArray(so.pirqToIrq, at(p, 'pirqToIrq'), d.pirqToIrq.length);
+      map.forEach((irq, pirq) => expectSame(irq, at(at(p, 'pirqToIrq'), pirq), d.pirqToIrq[pirq]!));
+      readArrayInto(so.masked, at(p, 'masked'), d.masked);
+    });
+    readArrayInto(o.eoiStackIrq, at(path, 'eoiStackIrq'), this.eoiStackIrq);
+    readArrayInto(o.eoiStackReady, at(path, 'eoiStackReady'), this.eoiStackReady);
+    readArrayInto(o.eoiStackTop, at(path, 'eoiStackTop'), this.eoiStackTop);
+    const rl = readArray(o.rlList, at(path, 'rlList')).map((irq, i) => {
+      const d = this.descs[readInt(irq, at(at(path, 'rlList'), i), 0)];
+      if (!d) throw new SnapshotError(at(at(path, 'rlList'), i), `no IRQ ${String(irq)}`);
+      return d;
+    });
+    this.rlList.length = 0;
+    this.rlList.push(...rl);
+    const t = readTimer(o.rlTimer, at(path, 'rlTimer'));
+    this.rlTimer = t ? this.rearm(t, this.rlTimerFn) : NO_TIMER;
+  }
+
+  private rearm(record: { at: number; seq: number }, fn: () => void): TimerId {
+    if (!this.clock.rearm) throw new Error('the clock cannot re-arm saved timers');
+    return this.clock.rearm(record, fn);
   }
 
   /** Connects the hypervisor core (the way back into event channels). */
@@ -905,11 +1067,12 @@ export class XenIrqLayer implements PirqBackend {
     this.applyMask(desc);
     if (desc.rateLimited) return;
     desc.rateLimited = true;
-    if (this.rlList.length === 0) this.clock.after(IRQ_RATELIMIT_WINDOW_NS, this.rlTimerFn);
+    if (this.rlList.length === 0) this.rlTimer = this.clock.after(IRQ_RATELIMIT_WINDOW_NS, this.rlTimerFn);
     this.rlList.push(desc);
   }
 
   private rateLimitExpired(): void {
+    this.rlTimer = NO_TIMER;
     const now = this.clock.now();
     const list = this.rlList.splice(0);
     for (const desc of list) {

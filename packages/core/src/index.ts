@@ -33,6 +33,16 @@ export * from './hypervisor/null-arch.js';
 export * from './platform/config-error.js';
 export * from './platform/platform.js';
 export { migrateDomain, type MigrateOptions, type MigrationResult } from './platform/migrate.js';
+export {
+  PLATFORM_SNAPSHOT_FORMAT,
+  PLATFORM_SNAPSHOT_VERSION,
+  applyPlatformSnapshot,
+  checkSnapshotHeader,
+  restorePlatform,
+  setPart,
+  snapshotPlatform,
+  type PlatformSnapshot,
+} from './platform/snapshot.js';
 export * from './hypervisor/dump.js';
 export * from './config/schema.js';
 export * from './config/load.js';
@@ -47,3 +57,21 @@ export {
 } from './platform/plugin-checks.js';
 export { resolveModuleSpecifier, isInside, type ResolvedModule } from './platform/resolve-module.js';
 export { CORE_VERSION } from './version.js';
+export {
+  SnapshotError,
+  at as snapshotPath,
+  readArray,
+  readArrayInto,
+  readBool,
+  readInt,
+  readNumber,
+  readObject,
+  readOneOf,
+  readString,
+  readTimer,
+  expectSame,
+  underPath,
+  writeArray,
+  type JsonObject,
+  type NumericArray,
+} from './snapshot/codec.js';

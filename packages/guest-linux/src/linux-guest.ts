@@ -20,6 +20,7 @@ import {
   type GuestContext,
   type GuestIrqSpace,
   type GuestOs,
+  type JsonValue,
   type PhysdevOps,
   type ExecutionCosts,
   type VcpuRunner,
@@ -76,6 +77,7 @@ import { LINUX_2007_NO_PIRQS, Linux2007IrqSpace, choose2007Abi, requestIrq2007, 
 import { EvtchnDevice } from './evtchn-device.js';
 import { procInterruptsTable, renderProcInterrupts, type ProcInterruptsTable } from './proc-interrupts.js';
 import { xenIrqResume, type IrqResumeReport, type ResumeHook, type ResumeHost } from './resume.js';
+import { loadLinuxGuest, saveLinuxGuest, type LinuxGuestInternals } from './state.js';
 
 /** Options of the Linux guest layer. */
 export interface LinuxGuestOptions {
@@ -296,6 +298,18 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
 
     const live = this.abi.nrChannels();
     for (let port = 0; port < live; port++) this.abi.mask(port);
+  }
+
+  // ---------------------------------------------------------------- snapshots (state.ts)
+
+  /** {@inheritDoc GuestOs.getState} (see `state.ts`: bindings are checked, not re-created). */
+  getState(): JsonValue {
+    return saveLinuxGuest(this as unknown as LinuxGuestInternals);
+  }
+
+  /** {@inheritDoc GuestOs.setState} */
+  setState(state: JsonValue): void {
+    loadLinuxGuest(this as unknown as LinuxGuestInternals, state);
   }
 
   // ---------------------------------------------------------------- lookups

@@ -24,3 +24,4 @@ export {
 } from './simulation.js';
 export { RunSampler, type RunSamples, type VcpuInterruptSeries, type WaitingSeries, type SampledDomain } from './samples.js';
 export { SeededRandom } from './rng.js';
+export { RUN_SNAPSHOT_FORMAT, RUN_SNAPSHOT_VERSION, type SimulationSnapshot } from './snapshot.js';

@@ -12,6 +12,17 @@ export class SeededRandom {
     this.state = seed >>> 0;
   }
 
+  /** Snapshot: the generator's 32-bit state (the next draws follow from it alone). */
+  getState(): number {
+    return this.state;
+  }
+
+  /** Restores {@link SeededRandom.getState}. */
+  setState(state: number): void {
+    if (!Number.isInteger(state) || state < 0 || state > 0xffffffff) throw new RangeError(`expected a 32-bit unsigned integer, got ${String(state)}`);
+    this.state = state;
+  }
+
   /** A uniform float in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;

@@ -23,12 +23,15 @@ import {
   type PlatformFileConfig,
   type Plugin,
   LogHistogram,
+  type JsonValue,
+  type TimerId,
 } from '@evtchn/core';
 import { ArmArchitecture, PeriodicTickModel, sumTickCounts, type TickTotals, type VcpuTickCounts } from '@evtchn/arch-arm';
 import type { X86Architecture } from '@evtchn/arch-x86';
 import { IRQF_PERCPU, IRQF_SHARED, IRQ_HANDLED, LinuxGuest } from '@evtchn/guest-linux';
 import { SeededRandom } from './rng.js';
 import { RunSampler, type RunSamples } from './samples.js';
+import { loadRunState, saveRunState, type RunInternals, type SimulationSnapshot } from './snapshot.js';
 
 /** The plugins a run is built from (resolved from the configuration). */
 export interface SimulationPlugins {
@@ -278,6 +281,18 @@ export class Simulation {
   private readonly spis: SpiState[] = [];
   /** Why and when the run stopped early, if it did. */
   private stopped: { atNs: number; error: string } | undefined;
+  /**
+   * The workloads' arrival streams in set-up order, each with its armed timer: what a snapshot
+   * saves and a restore re-arms (closures are not saved; the same set-up re-creates them).
+   */
+  private readonly streams: { id: TimerId; readonly tick: () => void }[] = [];
+  /** The progress stream (only with `onProgress`). */
+  protected progress: { id: TimerId; readonly tick: () => void } | undefined;
+  /** Each interdomain workload's backend answer (by workload index). */
+  private readonly responders = new Map<number, () => void>();
+  /** Backend answers armed and not yet run: timer → workload index. */
+  private readonly responses = new Map<TimerId, number>();
+  private started = false;
 
   /**
    * @param cfg - the validated configuration
@@ -403,24 +418,34 @@ export class Simulation {
   /** Schedules `fn` at Poisson arrival times of `rate` per second until the end of the run. */
   private poisson(rate: number, fn: () => void): void {
     const clock = this.platform.clock;
-    const tick = (): void => {
-      fn();
-      const next = clock.now() + this.rng.poissonGapNs(rate);
-      if (next < this.opts.durationNs) clock.at(next, tick);
+    const stream = {
+      id: -1,
+      tick: (): void => {
+        stream.id = -1;
+        fn();
+        const next = clock.now() + this.rng.poissonGapNs(rate);
+        if (next < this.opts.durationNs) stream.id = clock.at(next, stream.tick);
+      },
     };
+    this.streams.push(stream);
     const first = this.rng.poissonGapNs(rate);
-    if (first < this.opts.durationNs) clock.at(first, tick);
+    if (first < this.opts.durationNs) stream.id = clock.at(first, stream.tick);
   }
 
   /** Schedules `fn` every `periodNs`, starting at `offsetNs`. */
-  private periodic(periodNs: number, offsetNs: number, fn: () => void): void {
+  private periodic(periodNs: number, offsetNs: number, fn: () => void): { id: TimerId; readonly tick: () => void } {
     const clock = this.platform.clock;
-    const tick = (): void => {
-      fn();
-      const next = clock.now() + periodNs;
-      if (next < this.opts.durationNs) clock.at(next, tick);
+    const stream = {
+      id: -1,
+      tick: (): void => {
+        stream.id = -1;
+        fn();
+        const next = clock.now() + periodNs;
+        if (next < this.opts.durationNs) stream.id = clock.at(next, stream.tick);
+      },
     };
-    if (offsetNs < this.opts.durationNs) clock.at(offsetNs, tick);
+    if (offsetNs < this.opts.durationNs) stream.id = clock.at(offsetNs, stream.tick);
+    return stream;
   }
 
   private setUpWorkloads(): void {
@@ -455,16 +480,22 @@ export class Simulation {
           // Xen's bind_interdomain sets the new local port pending (SPEC §1.3): count it as a
           // notification, so sent = delivered + coalesced (+ still pending at the end).
           this.noteBindPending(w.backend, bport);
+          const respond = (): void => {
+            this.noteSend(w.frontend, fport);
+            be.notifyRemoteViaIrq(birq);
+            be.lateEoi(birq, 0);
+          };
+          this.responders.set(i, respond);
           const rc = be.requestIrq(
             birq,
             (irq) => {
               const at = this.noteDelivery(w.backend, bport, irq);
               // The backend answers each batch of requests once, when it has handled them.
-              clock.at(at, () => {
-                this.noteSend(w.frontend, fport);
-                be.notifyRemoteViaIrq(birq);
-                be.lateEoi(birq, 0);
+              const id: TimerId = clock.at(at, () => {
+                this.responses.delete(id);
+                respond();
               });
+              this.responses.set(id, i);
               return IRQ_HANDLED;
             },
             0,
@@ -502,10 +533,12 @@ export class Simulation {
             );
             if (irq < 0) throw new Error(`${label}: binding VIRQ_TIMER on vCPU ${cpu} failed (${irq})`);
             port = g.evtchnFromIrq(irq);
-            this.periodic(period, Math.round((period * (cpu + 1)) / (cpus.length + 1)), () => {
-              this.noteSend(w.domain, port);
-              hv.raiseVirq(w.domain, VIRQ.TIMER, cpu);
-            });
+            this.streams.push(
+              this.periodic(period, Math.round((period * (cpu + 1)) / (cpus.length + 1)), () => {
+                this.noteSend(w.domain, port);
+                hv.raiseVirq(w.domain, VIRQ.TIMER, cpu);
+              }),
+            );
           }
           break;
         }
@@ -655,16 +688,69 @@ export class Simulation {
     });
   }
 
-  /** Runs the configuration for the configured duration and reports what happened. */
-  run(): RunReport {
+  /** Sets up the workloads (once; {@link Simulation.run} and {@link Simulation.runUntil} call it). */
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
     this.setUpWorkloads();
     const clock = this.platform.clock;
     const total = this.opts.durationNs;
     if (this.opts.onProgress) {
       const step = Math.max(1, Math.floor(total / 100));
       const onProgress = this.opts.onProgress;
-      this.periodic(step, step, () => onProgress(clock.now(), total));
+      this.progress = this.periodic(step, step, () => onProgress(clock.now(), total));
     }
+  }
+
+  /**
+   * Runs up to virtual time `atNs` (at most the run's duration) and stops there, between clock
+   * steps, where {@link Simulation.snapshot} can save the run; {@link Simulation.run} continues.
+   * An exception escaping the model stops the run as in `run`.
+   */
+  runUntil(atNs: number): void {
+    this.start();
+    if (this.stopped) return;
+    const clock = this.platform.clock;
+    try {
+      clock.runUntil(Math.min(atNs, this.opts.durationNs));
+    } catch (e) {
+      this.stopped = { atNs: clock.now(), error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  /**
+   * The run as one versioned JSON snapshot (see the "Snapshots and migration" guide): the
+   * configuration and options, the platform's snapshot, and the run's own state (workload
+   * timers, random-number state, counters). Take it after {@link Simulation.runUntil}.
+   */
+  snapshot(): SimulationSnapshot {
+    this.start();
+    return saveRunState(this as unknown as RunInternals);
+  }
+
+  /**
+   * Continues a run saved by {@link Simulation.snapshot}: builds a new simulation of the
+   * snapshot's configuration (with `plugins` resolved from it, and `opts` giving the trace and
+   * progress callbacks; duration and seed come from the snapshot), re-creates its workloads,
+   * then sets every part's state. The returned simulation's {@link Simulation.run} finishes
+   * the run exactly as the uninterrupted run would have.
+   * @throws SnapshotError naming the JSON path of a bad field (nothing is half-restored: the
+   *   new simulation is only returned when everything was set)
+   */
+  static resume(snapshot: JsonValue, plugins: SimulationPlugins, opts: Omit<SimulationOptions, 'durationNs' | 'seed' | 'samplePoints'> = {}): Simulation {
+    return loadRunState(snapshot, (cfg, options) => {
+      const sim = new Simulation(cfg, plugins, { ...opts, ...options });
+      sim.start();
+      return sim as unknown as RunInternals;
+    }) as unknown as Simulation;
+  }
+
+  /** Runs the configuration for the configured duration (or what is left of it) and reports what happened. */
+  run(): RunReport {
+    this.start();
+    const clock = this.platform.clock;
+    const total = this.opts.durationNs;
+    if (this.stopped) return this.report();
     try {
       // Stopping at each sample time adds no event: the run is the same as in one go.
       if (this.sampler)

@@ -7,6 +7,7 @@
 import type { ChannelTable } from '../hypervisor/channel-table.js';
 import type { GuestMemory, SharedInfo } from '../hypervisor/memory.js';
 import type { EventChannelOps } from './hypercalls.js';
+import type { JsonValue } from './snapshot.js';
 import * as Tokens from '../tokens.js';
 
 /** Counters a domain keeps about events that never reached the guest. */
@@ -82,6 +83,14 @@ export interface AbiHypervisorOps {
   printState(port: number): string;
   /** Releases the ABI's per-domain state (EVTCHNOP_reset returning a FIFO domain to 2-level). */
   destroy?(): void;
+  /**
+   * Snapshot hook (optional; see the "Snapshots and migration" guide): the half's own state as
+   * JSON (what is not already in the channel table, the shared-info page or guest memory).
+   * Without it a platform running this ABI cannot be snapshotted.
+   */
+  getState?(): JsonValue;
+  /** Restores {@link AbiHypervisorOps.getState}; throws naming the bad field (a `SnapshotError`). */
+  setState?(state: JsonValue): void;
 }
 
 /** What the guest half of an ABI sees of its domain. */
@@ -161,6 +170,10 @@ export interface AbiGuestOps {
   percpuInit?(cpu: number): number;
   /** Takes `cpu` down (FIFO: drops its queued events with a warning). @returns 0 or -errno */
   percpuDeinit?(cpu: number): number;
+  /** Snapshot hook (optional): the guest half's own state as JSON (see {@link AbiHypervisorOps.getState}). */
+  getState?(): JsonValue;
+  /** Restores {@link AbiGuestOps.getState}; throws naming the bad field. */
+  setState?(state: JsonValue): void;
 }
 
 /**

@@ -2,6 +2,7 @@
  * The architecture contract: how an event-channel upcall reaches a vCPU (x86 callback vector,
  * ARM vGIC event PPI), physical IRQs lent to guests (pirqs), and the guest's IRQ number space.
  */
+import type { JsonValue } from './snapshot.js';
 import * as Tokens from '../tokens.js';
 
 /** What the architecture is told about a domain when it is created. */
@@ -106,6 +107,14 @@ export interface Architecture {
   readonly pirqs?: PirqBackend;
   /** Creates the guest's IRQ number space. */
   createGuestIrqSpace(opts: GuestIrqSpaceOptions): GuestIrqSpace;
+  /**
+   * Snapshot hook (optional; see the "Snapshots and migration" guide): the architecture's state
+   * (interrupt controllers, pirq layer, its timers as `TimerRecord`s) as JSON. Without it a
+   * platform on this architecture cannot be snapshotted.
+   */
+  getState?(): JsonValue;
+  /** Restores {@link Architecture.getState} into an architecture with the same domains; throws naming the bad field. */
+  setState?(state: JsonValue): void;
 }
 
 /** Token for {@link Architecture}. */

@@ -3,6 +3,7 @@
  * Checks return 0 or -errno (normally -EPERM), never throw. The hypervisor holds the policy
  * behind a `PolicyGate` (hypervisor/policy-gate.ts), which enforces this.
  */
+import type { JsonValue } from './snapshot.js';
 import * as Tokens from '../tokens.js';
 
 /** What a policy knows about a domain. */
@@ -40,6 +41,14 @@ export interface SecurityPolicy {
   evtchnReset(caller: PolicySubject, dom: PolicySubject): number;
   /** May `dom` bind physical IRQ `pirq`? (Xen's `pirq_access_permitted`.) */
   pirqAccess(dom: PolicySubject, pirq: number): number;
+  /**
+   * Snapshot hook (optional; see the "Snapshots and migration" guide): the policy's state as
+   * JSON (`null` for a stateless policy). Without it a platform using the policy cannot be
+   * snapshotted.
+   */
+  getState?(): JsonValue;
+  /** Restores {@link SecurityPolicy.getState}; throws naming the bad field. */
+  setState?(state: JsonValue): void;
 }
 
 /** Token for {@link SecurityPolicy}. */

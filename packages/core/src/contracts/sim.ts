@@ -39,6 +39,11 @@ export interface Clock {
    * already holds that place.
    */
   rearm?(record: TimerRecord, callback: () => void): TimerId;
+  /**
+   * Forgets every armed timer without running it, keeping the time and the arming sequence:
+   * the first step of a restore, after which every owner re-arms its saved timers.
+   */
+  discardTimers?(): void;
 }
 
 /** A timer's due time (ns) and arming sequence: what orders it in the clock. */

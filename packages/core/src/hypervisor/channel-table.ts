@@ -3,6 +3,8 @@
  * typed arrays so that 131072 ports per domain and 1000 domains cost no per-port objects.
  * Models xen/common/event_channel.c's bucket scheme: ports become valid 64 at a time.
  */
+import type { JsonValue } from '../contracts/snapshot.js';
+import { at, readArrayInto, readInt, readObject, SnapshotError, writeArray } from '../snapshot/codec.js';
 import { ECS } from '../xen.js';
 
 /** Ports per bucket: validity grows by this many ports (`EVTCHNS_PER_BUCKET`). */
@@ -95,6 +97,27 @@ export class ChannelTable {
     this.detail = copy(this.detail, (l) => new Uint32Array(l));
   }
 
+  /**
+   * The table as JSON: `valid` and one array per field over the valid ports (trailing zeros
+   * dropped, see the snapshot codec).
+   */
+  getState(): ChannelTableState {
+    const out: Record<string, JsonValue> = { valid: this.valid };
+    for (const k of CHANNEL_FIELDS) out[k] = writeArray(this[k].subarray(0, this.valid));
+    return out as unknown as ChannelTableState;
+  }
+
+  /** Restores {@link ChannelTable.getState}; `path` names the table in error messages. */
+  setState(state: JsonValue, path = 'ports'): void {
+    const o = readObject(state, path);
+    const valid = readInt(o.valid, at(path, 'valid'), 0, 0x7fffffff);
+    if (valid % EVTCHNS_PER_BUCKET !== 0) throw new SnapshotError(at(path, 'valid'), `expected a multiple of ${EVTCHNS_PER_BUCKET}, got ${valid}`);
+    if (valid > this.capacity) this.grow(valid);
+    for (const k of CHANNEL_FIELDS) readArrayInto(o[k], at(path, k), this[k].subarray(0, valid));
+    for (const k of CHANNEL_FIELDS) this[k].fill(0, valid);
+    this.valid = valid;
+  }
+
   /** Returns a copy of one port's fields (for dumps and tests; not for the hot path). */
   snapshot(port: number): ChannelSnapshot {
     return {
@@ -129,3 +152,19 @@ export interface ChannelSnapshot {
   /** Remote port (INTERDOMAIN), pirq (PIRQ) or virq (VIRQ). */
   detail: number;
 }
+
+/** The per-port arrays of a {@link ChannelTable}, in snapshot order. */
+const CHANNEL_FIELDS = [
+  'state',
+  'notifyVcpu',
+  'xenConsumer',
+  'priority',
+  'pendingFlag',
+  'lastVcpu',
+  'lastPriority',
+  'remoteDom',
+  'detail',
+] as const;
+
+/** What {@link ChannelTable.getState} saves: `valid` plus one number array per port field. */
+export type ChannelTableState = { readonly valid: number } & { readonly [K in (typeof CHANNEL_FIELDS)[number]]: number[] };

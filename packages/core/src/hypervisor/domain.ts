@@ -7,6 +7,9 @@ import type { AbiGuestContext, AbiHypervisorOps, DomainCounters } from '../contr
 import type { UpcallSink } from '../contracts/arch.js';
 import type { EventChannelOps } from '../contracts/hypercalls.js';
 import type { PolicySubject } from '../contracts/policy.js';
+import type { Snapshottable } from '../contracts/snapshot.js';
+import type { JsonValue } from '../contracts/snapshot.js';
+import { at, expectSame, readArray, readArrayInto, readBool, readInt, readObject, SnapshotError } from '../snapshot/codec.js';
 import { NR_VIRQS } from '../xen.js';
 import { ChannelTable } from './channel-table.js';
 import { GuestMemory, SharedInfo } from './memory.js';
@@ -119,6 +122,78 @@ export class Domain implements PolicySubject {
   /** Attaches the guest's interrupt entry (called by the platform when the guest boots). */
   attachGuest(sink: UpcallSink): void {
     this.upcallSink = sink;
+  }
+
+  /**
+   * The domain's event-channel state as JSON: toolstack flags, VIRQ and pirq bindings, the
+   * port table, the shared-info page, touched guest pages and the active ABI's own state (an
+   * ABI plugin takes part through an optional `getState`/`setState` on its hypervisor half).
+   * @throws Error when the active ABI has no `getState`
+   */
+  getState(): JsonValue {
+    const abi = this.abi as AbiHypervisorOps & Partial<Snapshottable>;
+    if (typeof abi.getState !== 'function')
+      throw new Error(`ABI plugin '${abi.name}' (hypervisor half) has no getState(): a platform using it cannot be snapshotted`);
+    return {
+      id: this.id,
+      nrVcpus: this.nrVcpus,
+      abi: abi.name,
+      pauseCount: this.pauseCount,
+      dying: this.dying,
+      crashed: this.crashed,
+      freeHint: this.freeHint,
+      pirqGrants: [...this.pirqGrants].sort((a, b) => a - b),
+      counters: { droppedNoControlBlock: this.counters.droppedNoControlBlock, droppedOther: this.counters.droppedOther },
+      virqToPort: [...this.virqToPort],
+      pirqToPort: [...this.pirqToPort].sort((a, b) => a[0] - b[0]),
+      ports: this.channels.getState(),
+      sharedInfo: this.sharedInfo.getState(),
+      memory: this.memory.getState(),
+      abiState: abi.getState(),
+    };
+  }
+
+  /**
+   * Restores {@link Domain.getState} into this domain, built from the same configuration and
+   * on the same active ABI; `path` names the domain in error messages.
+   */
+  setState(state: JsonValue, path: string): void {
+    const o = readObject(state, path);
+    expectSame(o.id, at(path, 'id'), this.id);
+    expectSame(o.nrVcpus, at(path, 'nrVcpus'), this.nrVcpus);
+    expectSame(o.abi, at(path, 'abi'), this.abi.name);
+    this.pauseCount = readInt(o.pauseCount, at(path, 'pauseCount'), 0, 0xffff);
+    this.dying = readBool(o.dying, at(path, 'dying'));
+    this.crashed = readBool(o.crashed, at(path, 'crashed'));
+    this.freeHint = readInt(o.freeHint, at(path, 'freeHint'), 0, 0x7fffffff);
+    const grants = readArray(o.pirqGrants, at(path, 'pirqGrants')).map((g, i) => readInt(g, at(at(path, 'pirqGrants'), i), 0, 0xffffffff));
+    (this.pirqGrants as Set<number>).clear();
+    for (const g of grants) (this.pirqGrants as Set<number>).add(g);
+    const c = readObject(o.counters, at(path, 'counters'));
+    this.counters.droppedNoControlBlock = readInt(c.droppedNoControlBlock, at(path, 'counters.droppedNoControlBlock'), 0);
+    this.counters.droppedOther = readInt(c.droppedOther, at(path, 'counters.droppedOther'), 0);
+    const virq = readArray(o.virqToPort, at(path, 'virqToPort'), this.virqToPort.length);
+    readArrayInto(virq, at(path, 'virqToPort'), this.virqToPort);
+    this.pirqToPort.clear();
+    readArray(o.pirqToPort, at(path, 'pirqToPort')).forEach((e, i) => {
+      const p = at(at(path, 'pirqToPort'), i);
+      const pair = readArray(e, p, 2);
+      const pirq = readInt(pair[0], at(p, 0), 0, this.nrPirqs - 1);
+      if (this.pirqToPort.has(pirq)) throw new SnapshotError(at(p, 0), `pirq ${pirq} is bound twice`);
+      this.pirqToPort.set(pirq, readInt(pair[1], at(p, 1), 1, 0x7fffffff));
+    });
+    this.channels.setState(o.ports ?? null, at(path, 'ports'));
+    this.sharedInfo.setState(o.sharedInfo ?? null, at(path, 'sharedInfo'));
+    this.memory.setState(o.memory ?? null, at(path, 'memory'));
+    const abi = this.abi as AbiHypervisorOps & Partial<Snapshottable>;
+    if (typeof abi.setState !== 'function')
+      throw new SnapshotError(at(path, 'abiState'), `ABI plugin '${abi.name}' (hypervisor half) has no setState()`);
+    try {
+      abi.setState(o.abiState ?? null);
+    } catch (e) {
+      if (e instanceof SnapshotError) throw new SnapshotError(at(at(path, 'abiState'), e.path), e.problem);
+      throw new SnapshotError(at(path, 'abiState'), e instanceof Error ? e.message : String(e));
+    }
   }
 
   /** What the guest half of an ABI needs in this domain. */

@@ -47,6 +47,16 @@ export class DummySecurityPolicy implements SecurityPolicy {
   pirqAccess(dom: PolicySubject, pirq: number): number {
     return dom.pirqGrants.has(pirq) ? 0 : -Errno.EPERM;
   }
+
+  /** The dummy policy keeps no state: `null`. */
+  getState(): null {
+    return null;
+  }
+
+  /** Accepts only `null` (what {@link DummySecurityPolicy.getState} saves). */
+  setState(state: unknown): void {
+    if (state !== null) throw new Error(`expected null (the dummy policy keeps no state), got ${typeof state}`);
+  }
 }
 
 /** Policy plugin for Xen's dummy policy (the default when a platform names none). */

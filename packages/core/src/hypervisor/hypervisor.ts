@@ -10,6 +10,8 @@ import type { AbiHypervisorContext, AbiHypervisorOps, EventAbi } from '../contra
 import type { Architecture, HypervisorLink } from '../contracts/arch.js';
 import type { EventChannelOps, EvtchnStatus, PhysdevOps } from '../contracts/hypercalls.js';
 import type { SecurityPolicy } from '../contracts/policy.js';
+import type { JsonValue } from '../contracts/snapshot.js';
+import { at, readArray, readInt, readObject } from '../snapshot/codec.js';
 import { PlatformEventBus, type EventBus } from '../bus.js';
 import { Errno, XenError } from '../errno.js';
 import * as Tokens from '../tokens.js';
@@ -192,6 +194,34 @@ export class Hypervisor {
       { upcall: (vcpu) => d.upcallSink?.upcall(vcpu) },
     );
     return d;
+  }
+
+  /**
+   * The hypervisor core's state: every domain's (in creation order) and the global VIRQ
+   * handlers set explicitly.
+   */
+  getState(): JsonValue {
+    return {
+      domains: [...this.domains.values()].map((d) => d.getState()),
+      globalVirqHandler: [...this.globalVirqHandler].sort((a, b) => a[0] - b[0]),
+    };
+  }
+
+  /**
+   * Restores {@link Hypervisor.getState} into a hypervisor with the same domains (built from
+   * the same configuration); `path` names the hypervisor in error messages.
+   */
+  setState(state: JsonValue, path = 'hypervisor'): void {
+    const o = readObject(state, path);
+    const doms = [...this.domains.values()];
+    const list = readArray(o.domains, at(path, 'domains'), doms.length);
+    list.forEach((d, i) => doms[i]!.setState(d, at(at(path, 'domains'), i)));
+    this.globalVirqHandler.clear();
+    readArray(o.globalVirqHandler, at(path, 'globalVirqHandler')).forEach((e, i) => {
+      const p = at(at(path, 'globalVirqHandler'), i);
+      const pair = readArray(e, p, 2);
+      this.globalVirqHandler.set(readInt(pair[0], at(p, 0), 0, NR_VIRQS - 1), readInt(pair[1], at(p, 1), 0, 0x7fef));
+    });
   }
 
   /** The domain with id `id` (DOMID_SELF is not resolved here), or undefined. */

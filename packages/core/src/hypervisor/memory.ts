@@ -4,6 +4,8 @@
  * by `map_guest_page`: pages are zeroed at first use and keep their contents for the
  * domain's life, so a page re-registered after a reset still holds what was written to it.
  */
+import type { JsonValue } from '../contracts/snapshot.js';
+import { at, readArray, readArrayInto, readInt, readObject, SnapshotError, writeArray } from '../snapshot/codec.js';
 import { PAGE_WORDS } from '../xen.js';
 
 /**
@@ -64,6 +66,35 @@ export class GuestMemory {
     for (const [gfn, page] of image.pages) this.pages.set(gfn, page.slice());
     this.nextFree = image.nextFree;
   }
+
+  /**
+   * The touched pages as `[gfn, words]` pairs in gfn order (words without trailing zeros) and
+   * the allocation cursor.
+   */
+  getState(): { nextFree: number; pages: [number, number[]][] } {
+    const gfns = [...this.pages.keys()].sort((a, b) => a - b);
+    return { nextFree: this.nextFree, pages: gfns.map((g) => [g, writeArray(this.pages.get(g)!)]) };
+  }
+
+  /**
+   * Restores {@link GuestMemory.getState}. Pages are written in place, so views other parts
+   * hold on a page (an ABI's event array) see the restored words.
+   */
+  setState(state: JsonValue, path = 'memory'): void {
+    const o = readObject(state, path);
+    this.nextFree = readInt(o.nextFree, at(path, 'nextFree'), 1, this.memPages);
+    const pages = readArray(o.pages, at(path, 'pages'));
+    const seen = new Set<number>();
+    pages.forEach((entry, i) => {
+      const p = at(at(path, 'pages'), i);
+      const pair = readArray(entry, p, 2);
+      const gfn = readInt(pair[0], at(p, 0), 0, this.memPages - 1);
+      if (seen.has(gfn)) throw new SnapshotError(at(p, 0), `page ${gfn} is given twice`);
+      seen.add(gfn);
+      readArrayInto(pair[1], at(p, 1), this.page(gfn)!);
+    });
+    for (const [gfn, page] of this.pages) if (!seen.has(gfn)) page.fill(0);
+  }
 }
 
 /** Words of the 2-level pending and mask bitmaps: 64 words of 64 bits = 4096 ports. */
@@ -95,4 +126,21 @@ export class SharedInfo {
     this.upcallPending = new Uint8Array(nrVcpus);
     this.upcallMask = new Uint8Array(nrVcpus);
   }
+
+  /** The page's bitmaps and per-vCPU flags as JSON arrays. */
+  getState(): Record<SharedInfoField, number[]> {
+    const out = {} as Record<SharedInfoField, number[]>;
+    for (const k of SHARED_INFO_FIELDS) out[k] = writeArray(this[k]);
+    return out;
+  }
+
+  /** Restores {@link SharedInfo.getState} in place (ABIs hold views on these arrays). */
+  setState(state: JsonValue, path = 'sharedInfo'): void {
+    const o = readObject(state, path);
+    for (const k of SHARED_INFO_FIELDS) readArrayInto(o[k], at(path, k), this[k]);
+  }
 }
+
+const SHARED_INFO_FIELDS = ['evtchnPending', 'evtchnMask', 'pendingSel', 'upcallPending', 'upcallMask'] as const;
+/** A field of the shared-info page a snapshot carries. */
+export type SharedInfoField = (typeof SHARED_INFO_FIELDS)[number];

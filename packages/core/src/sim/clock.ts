@@ -87,6 +87,13 @@ export class VirtualClock implements Clock {
     this.seq = state.seq;
   }
 
+  /** {@inheritDoc Clock.discardTimers} */
+  discardTimers(): void {
+    this.heap.length = 0;
+    this.cancelled.clear();
+    this.live.clear();
+  }
+
   /** Cancels a timer. */
   cancel(id: TimerId): void {
     if (this.live.has(id)) this.cancelled.add(id);

@@ -90,6 +90,11 @@ export class DomainClock implements Clock {
     return this.armed.size;
   }
 
+  /** Forgets this domain's timers (the platform clock's were discarded: a restore). */
+  discardTimers(): void {
+    this.armed.clear();
+  }
+
   /** Cancels every timer of the domain and arms none from now on (destroyed or crashed). */
   stop(): void {
     this.alive = false;

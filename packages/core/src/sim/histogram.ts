@@ -4,6 +4,8 @@
  * buckets per power of two, so any recorded value is known to within 1/64 (1.6 %) and the
  * memory is the same (25 KB) whether a run records ten samples or ten billion.
  */
+import type { JsonValue } from '../contracts/snapshot.js';
+import { at, readArray, readInt, readNumber, readObject } from '../snapshot/codec.js';
 
 /** Exact values below this; then 2^(SUB_BITS-1) buckets per power of two. */
 const SUB_BITS = 7;
@@ -108,6 +110,31 @@ export class LogHistogram {
       max: this.hi,
       mean: empty ? 0 : this.sum / this.n,
     };
+  }
+
+  /**
+   * Snapshot: the non-empty buckets as `[bucket, count]` pairs plus count, sum, min and max
+   * (`lo` is `null` while empty: JSON has no Infinity).
+   */
+  getState(): JsonValue {
+    const buckets: [number, number][] = [];
+    for (let b = 0; b < SIZE; b++) if (this.counts[b]! > 0) buckets.push([b, this.counts[b]!]);
+    return { n: this.n, sum: this.sum, lo: this.n > 0 ? this.lo : null, hi: this.hi, buckets };
+  }
+
+  /** Restores {@link LogHistogram.getState}; `path` names the histogram in errors. */
+  setState(state: JsonValue, path = 'histogram'): void {
+    const o = readObject(state, path);
+    this.counts.fill(0);
+    readArray(o.buckets, at(path, 'buckets')).forEach((e, i) => {
+      const p = at(at(path, 'buckets'), i);
+      const pair = readArray(e, p, 2);
+      this.counts[readInt(pair[0], at(p, 0), 0, SIZE - 1)] = readInt(pair[1], at(p, 1), 0);
+    });
+    this.n = readInt(o.n, at(path, 'n'), 0);
+    this.sum = readNumber(o.sum, at(path, 'sum'), 0);
+    this.lo = o.lo === null ? Infinity : readNumber(o.lo, at(path, 'lo'), 0);
+    this.hi = readNumber(o.hi, at(path, 'hi'), 0);
   }
 
   /** The non-empty buckets as `[lowest value of the bucket, count]`, ascending (for plots). */

@@ -7,6 +7,8 @@
  * Ties are broken by queue order; there is no randomness.
  */
 import type { Clock, Scheduler, TimerId, VcpuRef } from '../contracts/sim.js';
+import type { JsonValue } from '../contracts/snapshot.js';
+import { at, expectSame, readArray, readBool, readInt, readObject, readOneOf, readTimer, SnapshotError } from '../snapshot/codec.js';
 
 /** Options of a {@link RoundRobinScheduler}. */
 export interface RoundRobinSchedulerOptions {
@@ -177,6 +179,66 @@ export class RoundRobinScheduler implements Scheduler {
     };
   }
 
+  /**
+   * The scheduler's state as JSON: each vCPU's state and pCPU (in `addVcpu` order per domain),
+   * what runs on each pCPU, the run queue, the switch count and the slice timer as a
+   * `TimerRecord`. Only between clock steps.
+   */
+  getState(): JsonValue {
+    if (this.switching) throw new Error('the scheduler cannot be saved during a context switch');
+    const ref = (e: Entry | undefined): JsonValue => (e ? [e.ref.domid, e.ref.vcpu] : null);
+    const rec = this.tick !== undefined ? this.clock.timerRecord?.(this.tick) : undefined;
+    if (this.tick !== undefined && !rec) throw new Error('the clock cannot save the scheduler tick');
+    return {
+      started: this.started,
+      switches: this.switches,
+      tick: rec ? { at: rec.at, seq: rec.seq } : null,
+      vcpus: [...this.domains.values()].flatMap((list) => list.map((e) => [e.ref.domid, e.ref.vcpu, e.state, e.pcpu] as JsonValue)),
+      running: this.running.map(ref),
+      queue: this.queue.map(ref),
+    };
+  }
+
+  /**
+   * Restores {@link RoundRobinScheduler.getState} into a scheduler with the same vCPUs added;
+   * the slice timer is re-armed with the scheduler's own callback (on a clock whose timers were
+   * discarded first, as a platform restore does).
+   */
+  setState(state: JsonValue, path = 'scheduler'): void {
+    const o = readObject(state, path);
+    const entries = [...this.domains.values()].flat();
+    const vcpus = readArray(o.vcpus, at(path, 'vcpus'), entries.length);
+    const lookup = (v: JsonValue, p: string): Entry | undefined => {
+      if (v === null) return undefined;
+      const pair = readArray(v, p, 2);
+      const e = this.find(readInt(pair[0], at(p, 0), 0), readInt(pair[1], at(p, 1), 0));
+      if (!e) throw new SnapshotError(p, `no such vCPU d${String(pair[0])}v${String(pair[1])}`);
+      return e;
+    };
+    vcpus.forEach((v, i) => {
+      const p = at(at(path, 'vcpus'), i);
+      const row = readArray(v, p, 4);
+      const e = entries[i]!;
+      expectSame(row[0], at(p, 0), e.ref.domid);
+      expectSame(row[1], at(p, 1), e.ref.vcpu);
+      e.state = readOneOf(row[2], at(p, 2), ['running', 'runnable', 'blocked'] as const);
+      e.pcpu = readInt(row[3], at(p, 3), -1, this.nrPcpus - 1);
+    });
+    readArray(o.running, at(path, 'running'), this.nrPcpus).forEach((v, p) => (this.running[p] = lookup(v, at(at(path, 'running'), p))));
+    const queue = readArray(o.queue, at(path, 'queue')).map((v, i) => lookup(v, at(at(path, 'queue'), i))!);
+    this.queue.length = 0;
+    this.queue.push(...queue);
+    this.switches = readInt(o.switches, at(path, 'switches'), 0);
+    this.started = readBool(o.started, at(path, 'started'));
+    const tick = readTimer(o.tick, at(path, 'tick'));
+    this.tick = undefined;
+    if (tick) {
+      if (!this.clock.rearm) throw new Error('the clock cannot re-arm saved timers');
+      this.tick = this.clock.rearm(tick, this.tickFn);
+    }
+    this.needResched.fill(false);
+  }
+
   private find(domid: number, vcpu: number): Entry | undefined {
     const list = this.domains.get(domid);
     if (!list) return undefined;
@@ -189,14 +251,16 @@ export class RoundRobinScheduler implements Scheduler {
     if (i >= 0) this.queue.splice(i, 1);
   }
 
+  private readonly tickFn = (): void => {
+    this.tick = undefined;
+    if (!this.started) return;
+    this.armTick();
+    for (let p = 0; p < this.nrPcpus; p++) this.requestResched(p);
+    this.flush();
+  };
+
   private armTick(): void {
-    this.tick = this.clock.after(this.timeSlice, () => {
-      this.tick = undefined;
-      if (!this.started) return;
-      this.armTick();
-      for (let p = 0; p < this.nrPcpus; p++) this.requestResched(p);
-      this.flush();
-    });
+    this.tick = this.clock.after(this.timeSlice, this.tickFn);
   }
 
   private fillIdle(): void {

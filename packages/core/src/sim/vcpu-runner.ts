@@ -13,6 +13,8 @@
  * `maxSliceNs`, whichever comes first, so other events interleave with long handlers.
  */
 import type { EventBus } from '../bus.js';
+import type { JsonValue } from '../contracts/snapshot.js';
+import { at, expectSame, readArray, readArrayInto, readBool, readObject, readTimer, SnapshotError } from '../snapshot/codec.js';
 import type {
   Clock,
   ExecutionCosts,
@@ -117,6 +119,19 @@ class DomainExec {
     this.fire = Array.from({ length: nrVcpus }, (_, v) => () => runner.fire(this, v));
   }
 }
+
+/** The per-vCPU arrays of a domain the runner saves (`timers` is saved as records). */
+const RUNNER_ARRAYS = [
+  'armed',
+  'suspended',
+  'waiting',
+  'busyUntil',
+  'upcallStart',
+  'livelockReported',
+  'upcalls',
+  'interruptNs',
+  'longest',
+] as const;
 
 /** The slice running now. */
 interface Slice {
@@ -281,6 +296,57 @@ export class ClockedVcpuRunner implements VcpuRunner {
       longestUpcallNs: Math.max(d.longest[vcpu]!, ongoing),
       livelocked: start >= 0 && ongoing >= this.livelockNs,
     };
+  }
+
+  /**
+   * The runner's state as JSON: per attached domain (in attach order) its per-vCPU flags,
+   * statistics and armed entry timers as `TimerRecord`s. Only between clock steps (no slice
+   * running).
+   */
+  getState(): JsonValue {
+    if (this.slice !== undefined) throw new Error('the vCPU runner cannot be saved while guest code runs');
+    const clock = this.clock;
+    return [...this.domains.values()].map((d) => {
+      const timers: JsonValue[] = [];
+      for (let v = 0; v < d.nrVcpus; v++) {
+        const rec = d.timers[v]! >= 0 ? clock.timerRecord?.(d.timers[v]!) : undefined;
+        if (d.timers[v]! >= 0 && !rec) throw new Error(`the clock cannot save d${d.domid}v${v}'s entry timer`);
+        timers.push(rec ? { at: rec.at, seq: rec.seq } : null);
+      }
+      const out: Record<string, JsonValue> = { domid: d.domid, nrVcpus: d.nrVcpus, alive: d.alive, timers };
+      for (const k of RUNNER_ARRAYS) out[k] = [...d[k]];
+      return out;
+    });
+  }
+
+  /**
+   * Restores {@link ClockedVcpuRunner.getState} into a runner with the same domains attached,
+   * re-arming each saved entry with the runner's own callback; `path` names it in errors. The
+   * clock's timers must have been discarded first (`Clock.discardTimers`, as a platform restore
+   * does): timers armed before are forgotten, not cancelled.
+   */
+  setState(state: JsonValue, path = 'runner'): void {
+    const list = readArray(state, path, this.domains.size);
+    const doms = [...this.domains.values()];
+    list.forEach((entry, i) => {
+      const p = at(path, i);
+      const o = readObject(entry, p);
+      const d = doms[i]!;
+      expectSame(o.domid, at(p, 'domid'), d.domid);
+      expectSame(o.nrVcpus, at(p, 'nrVcpus'), d.nrVcpus);
+      d.alive = readBool(o.alive, at(p, 'alive'));
+      for (const k of RUNNER_ARRAYS) readArrayInto(readArray(o[k], at(p, k), d.nrVcpus), at(p, k), d[k]);
+      const timers = readArray(o.timers, at(p, 'timers'), d.nrVcpus).map((t, v) => readTimer(t, at(at(p, 'timers'), v)));
+      for (let v = 0; v < d.nrVcpus; v++) {
+        d.timers[v] = -1;
+        const rec = timers[v];
+        if ((rec !== null) !== (d.armed[v] === 1)) throw new SnapshotError(at(at(p, 'timers'), v), `an entry timer must be saved exactly when armed[${v}] is 1`);
+        if (rec) {
+          if (!this.clock.rearm) throw new Error('the clock cannot re-arm saved timers');
+          d.timers[v] = this.clock.rearm(rec, d.fire[v]!);
+        }
+      }
+    });
   }
 
   private arm(d: DomainExec, vcpu: number, at: number): void {
