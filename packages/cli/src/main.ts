@@ -9,10 +9,10 @@ import 'reflect-metadata';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, XenError, dumpEventChannels, lsevtchn, parseDuration, type Hypervisor } from '@evtchn/core';
+import { ConfigError, SnapshotError, XenError, dumpEventChannels, lsevtchn, parseDuration, type Hypervisor } from '@evtchn/core';
 import { replayAndCompare, readScenario, runScenario, ScenarioError } from '@evtchn/conformance';
 import { LinuxGuest } from '@evtchn/guest-linux';
-import { DEFAULT_RUN_DURATION, hypervisorFromFile, loadConfigFile, runConfigFile } from './run/command.js';
+import { DEFAULT_RUN_DURATION, hypervisorFromFile, loadConfigFile, resumeRunFile, runConfigFile } from './run/command.js';
 import { checkConfigFile, type CheckOptions } from './run/check.js';
 import type { PluginResolveOptions } from './run/plugins.js';
 import { pluginCommand } from './plugin/command.js';
@@ -21,6 +21,7 @@ import { formatRunReport, runReportJson } from './run/format.js';
 import { progressMode, type ProgressStream } from './text/progress.js';
 import { formatDuration, formatWallTime } from './text/units.js';
 import { portDump, portStatuses } from './views.js';
+import type { RunReport, Simulation } from '@evtchn/sim';
 import { loadStudy, parseShard } from './sweep/study.js';
 import { defaultCompare, formatComparison, readShards, runSweep, writeSweep, type SweepFiles } from './sweep/sweep.js';
 import { summarise } from './sweep/table.js';
@@ -197,7 +198,7 @@ function runCommand(program: Command, ctx: Ctx): void {
   program
     .command('run')
     .description('run a platform configuration (YAML or JSON) on the virtual clock and summarise what happened')
-    .argument('<config>', 'platform configuration file')
+    .argument('[config]', 'platform configuration file (not with --resume)')
     .option('--duration <time>', 'virtual time to run, e.g. 500us, 20ms, 1s (default: run.duration, else 10ms)')
     .option('--seed <n>', 'seed of the workload arrival times, 0..4294967295 (default: run.seed, else 1)')
     .option('--trace <file>', 'write every send, upcall and handler run as JSON lines')
@@ -205,45 +206,82 @@ function runCommand(program: Command, ctx: Ctx): void {
     .option('--report <file>', 'also write a self-contained HTML report with plots (latency distributions, fairness, interrupt time, queues)')
     .option('--progress', 'show progress (virtual time, events/s, ETA) on stderr even when it is not a terminal')
     .option('--no-progress', 'no progress, even on a terminal')
+    .option('--checkpoint <time>', 'stop at this virtual time and save the run (with --checkpoint-out); no report is printed')
+    .option('--checkpoint-out <file>', 'where --checkpoint writes the snapshot (JSON)')
+    .option('--resume <file>', 'continue a run saved by --checkpoint-out; prints what the uninterrupted run prints from there')
     .option('--allow-url-modules', 'allow data: and node: module specifiers')
     .option('--allow-outside-modules', "allow module paths outside the configuration's folder")
-    .action(async (file: string, opts: { duration?: string; seed?: string; trace?: string; json?: boolean; report?: string; progress?: boolean } & PluginResolveOptions) => {
-      const seed = opts.seed === undefined ? undefined : parseIntArg('--seed', opts.seed, 0xffffffff);
-      const cfg = loadConfigFile(file);
-      const durationNs = parseDuration(opts.duration ?? cfg.run?.duration ?? DEFAULT_RUN_DURATION, opts.duration ? '--duration' : 'run.duration');
-      const html = opts.report === undefined ? undefined : new ReportFile(opts.report);
-      warnIfLong(ctx, estimateRun(cfg, durationNs), durationNs);
-      const stream = ctx.io.progress ?? process.stderr;
-      let ran: Awaited<ReturnType<typeof runConfigFile>>;
-      try {
-        ran = await runConfigFile(file, {
-          duration: opts.duration,
-          seed,
-          tracePath: opts.trace,
-          progress: progressMode(opts.progress, stream, ctx.env),
-          progressStream: stream,
-          modules: { allowUrlModules: opts.allowUrlModules, allowOutsideModules: opts.allowOutsideModules },
-          ...(html && { samplePoints: RUN_REPORT_SAMPLE_POINTS }),
-        });
-      } catch (e) {
-        html?.discard();
-        throw e;
-      }
-      const { report, sim } = ran;
-      html?.write(runReportHtml(report, sim.details(), { config: file }));
-      if (opts.json) {
-        ctx.json(
-          runReportJson(report, (id) => {
-            const g = sim.platform.domain(id)?.guest;
-            return g instanceof LinuxGuest ? g.procInterruptsTable() : undefined;
-          }),
-        );
-      } else ctx.io.out(formatRunReport(report));
-      if (report.stopped) {
-        ctx.io.err(`evtchn: the run stopped at ${formatDuration(report.stopped.atNs)} of virtual time: ${report.stopped.error}\n`);
-        throw new Exit(EXIT_CODES.runStopped);
-      }
-    });
+    .action(
+      async (
+        file: string | undefined,
+        opts: {
+          duration?: string;
+          seed?: string;
+          trace?: string;
+          json?: boolean;
+          report?: string;
+          progress?: boolean;
+          checkpoint?: string;
+          checkpointOut?: string;
+          resume?: string;
+        } & PluginResolveOptions,
+        command: Command,
+      ) => {
+        const stream = ctx.io.progress ?? process.stderr;
+        const modules = { allowUrlModules: opts.allowUrlModules, allowOutsideModules: opts.allowOutsideModules };
+        const progress = progressMode(opts.progress, stream, ctx.env);
+        // The HTML report's time series are not part of a snapshot.
+        if (opts.report !== undefined && (opts.checkpoint !== undefined || opts.resume !== undefined))
+          command.error('error: --report cannot be combined with --checkpoint or --resume');
+        let result: { report?: RunReport; sim: Simulation };
+        let html: ReportFile | undefined;
+        if (opts.resume !== undefined) {
+          if (file !== undefined) command.error('error: --resume takes no configuration argument (it is in the snapshot)');
+          for (const [flag, v] of [['--duration', opts.duration], ['--seed', opts.seed], ['--checkpoint', opts.checkpoint], ['--checkpoint-out', opts.checkpointOut]] as const)
+            if (v !== undefined) command.error(`error: ${flag} cannot be given with --resume (the snapshot fixes the run)`);
+          result = await resumeRunFile(opts.resume, { tracePath: opts.trace, progress, progressStream: stream, modules });
+        } else {
+          if (file === undefined) command.error("error: missing required argument 'config' (or --resume SNAPSHOT)");
+          if ((opts.checkpoint === undefined) !== (opts.checkpointOut === undefined)) command.error('error: --checkpoint and --checkpoint-out go together');
+          const seed = opts.seed === undefined ? undefined : parseIntArg('--seed', opts.seed, 0xffffffff);
+          const cfg = loadConfigFile(file);
+          const durationNs = parseDuration(opts.duration ?? cfg.run?.duration ?? DEFAULT_RUN_DURATION, opts.duration ? '--duration' : 'run.duration');
+          const checkpointNs = opts.checkpoint === undefined ? undefined : parseDuration(opts.checkpoint, '--checkpoint');
+          html = opts.report === undefined ? undefined : new ReportFile(opts.report);
+          warnIfLong(ctx, estimateRun(cfg, checkpointNs ?? durationNs), checkpointNs ?? durationNs);
+          const run = { duration: opts.duration, seed, tracePath: opts.trace, progress, progressStream: stream, modules };
+          try {
+            if (checkpointNs !== undefined) {
+              const r = await runConfigFile(file, { ...run, checkpointNs, checkpointOut: opts.checkpointOut! });
+              if (r.checkpoint) {
+                ctx.io.err(
+                  `evtchn: run saved at ${formatDuration(r.checkpoint.atNs)} of virtual time to ${r.checkpoint.file} (${r.checkpoint.bytes} bytes); continue with evtchn run --resume ${r.checkpoint.file}\n`,
+                );
+                return;
+              }
+              result = r;
+            } else result = await runConfigFile(file, { ...run, ...(html && { samplePoints: RUN_REPORT_SAMPLE_POINTS }) });
+          } catch (e) {
+            html?.discard();
+            throw e;
+          }
+        }
+        const { report, sim } = result as { report: RunReport; sim: Simulation };
+        if (html && file !== undefined) html.write(runReportHtml(report, sim.details(), { config: file }));
+        if (opts.json) {
+          ctx.json(
+            runReportJson(report, (id) => {
+              const g = sim.platform.domain(id)?.guest;
+              return g instanceof LinuxGuest ? g.procInterruptsTable() : undefined;
+            }),
+          );
+        } else ctx.io.out(formatRunReport(report));
+        if (report.stopped) {
+          ctx.io.err(`evtchn: the run stopped at ${formatDuration(report.stopped.atNs)} of virtual time: ${report.stopped.error}\n`);
+          throw new Exit(EXIT_CODES.runStopped);
+        }
+      },
+    );
 }
 
 /** `evtchn validate`. */
@@ -433,6 +471,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.badInput;
     if (e instanceof ConfigError) {
       io.err(`evtchn: ${e.message}\n`);
+      return EXIT_CODES.badInput;
+    }
+    if (e instanceof SnapshotError) {
+      io.err(`evtchn: snapshot: ${e.message}\n`);
       return EXIT_CODES.badInput;
     }
     if (e instanceof ScenarioError || e instanceof XenError) {

@@ -706,16 +706,19 @@ export class Simulation {
    * Runs up to virtual time `atNs` (at most the run's duration) and stops there, between clock
    * steps, where {@link Simulation.snapshot} can save the run; {@link Simulation.run} continues.
    * An exception escaping the model stops the run as in `run`.
+   * @returns false when the run has stopped early (then there is nothing to save: report it)
    */
-  runUntil(atNs: number): void {
+  runUntil(atNs: number): boolean {
     this.start();
-    if (this.stopped) return;
+    if (this.stopped) return false;
     const clock = this.platform.clock;
     try {
       clock.runUntil(Math.min(atNs, this.opts.durationNs));
     } catch (e) {
       this.stopped = { atNs: clock.now(), error: e instanceof Error ? e.message : String(e) };
+      return false;
     }
+    return true;
   }
 
   /**

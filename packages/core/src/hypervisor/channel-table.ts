@@ -114,6 +114,13 @@ export class ChannelTable {
     if (valid % EVTCHNS_PER_BUCKET !== 0) throw new SnapshotError(at(path, 'valid'), `expected a multiple of ${EVTCHNS_PER_BUCKET}, got ${valid}`);
     if (valid > this.capacity) this.grow(valid);
     for (const k of CHANNEL_FIELDS) readArrayInto(o[k], at(path, k), this[k].subarray(0, valid));
+    const states = Object.values(ECS) as number[];
+    for (let port = 0; port < valid; port++) {
+      const st = this.state[port]!;
+      if (!states.includes(st))
+        throw new SnapshotError(at(at(path, 'state'), port), `expected one of ${Object.entries(ECS).map(([n, v]) => `${v} (${n})`).join(', ')}, got ${st}`);
+      if (this.priority[port]! > 15) throw new SnapshotError(at(at(path, 'priority'), port), `expected a FIFO priority 0..15, got ${this.priority[port]}`);
+    }
     for (const k of CHANNEL_FIELDS) this[k].fill(0, valid);
     this.valid = valid;
   }
