@@ -6,8 +6,8 @@
  * raises the selectors (and the upcall) again; each leaf word's active bits are sampled once,
  * so events raised by a handler wait for the next upcall.
  */
-import type { AbiGuestContext, AbiGuestOps, EventDispatcher } from '@evtchn/core';
-import { clearBit, setBit, testBit } from '@evtchn/core';
+import type { AbiGuestContext, AbiGuestOps, EventDispatcher, JsonValue } from '@evtchn/core';
+import { clearBit, readArray, readArrayInto, readObject, setBit, snapshotPath, testBit, writeArray } from '@evtchn/core';
 import { raiseSelectors, threeLevelMemory, type ThreeLevelMemory } from './layout.js';
 
 /** Guest-side 3-level operations (an `evtchn_ops`) for one domain. */
@@ -31,6 +31,18 @@ export class ThreeLevelGuestSide implements AbiGuestOps {
     for (let cpu = 0; cpu < ctx.nrCpus; cpu++) masks.push(store.subarray(cpu * words, (cpu + 1) * words));
     this.cpuMasks = masks;
     this.boundCpu = new Uint16Array(this.memory.ports);
+  }
+
+  /** Snapshot hook: the per-CPU port masks and each port's CPU (the bitmaps are the hypervisor half's). */
+  getState(): JsonValue {
+    return { cpuMasks: this.cpuMasks.map((m) => writeArray(m)), boundCpu: writeArray(this.boundCpu) };
+  }
+
+  /** Restores {@link ThreeLevelGuestSide.getState}. */
+  setState(state: JsonValue): void {
+    const o = readObject(state, '');
+    readArray(o.cpuMasks, 'cpuMasks', this.cpuMasks.length).forEach((m, cpu) => readArrayInto(m, snapshotPath('cpuMasks', cpu), this.cpuMasks[cpu]!));
+    readArrayInto(o.boundCpu, 'boundCpu', this.boundCpu);
   }
 
   /** 262144 (64-bit guest) or 32768 (32-bit guest). */

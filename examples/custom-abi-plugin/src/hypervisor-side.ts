@@ -4,8 +4,8 @@
  * transition of a pending bit can notify, and only when the port is unmasked and the middle
  * and top selector bits for it were clear on the vCPU.
  */
-import type { AbiHypervisorContext, AbiHypervisorOps } from '@evtchn/core';
-import { testAndClearBit, testAndSetBit, testBit } from '@evtchn/core';
+import type { AbiHypervisorContext, AbiHypervisorOps, JsonValue } from '@evtchn/core';
+import { readArrayInto, readObject, testAndClearBit, testAndSetBit, testBit, writeArray } from '@evtchn/core';
 import { raiseSelectors, threeLevelMemory, type ThreeLevelMemory } from './layout.js';
 
 /** Hypervisor-side 3-level operations (an `evtchn_port_ops`) on one domain's bitmaps. */
@@ -21,6 +21,24 @@ export class ThreeLevelHypervisorSide implements AbiHypervisorOps {
   constructor(private readonly ctx: AbiHypervisorContext) {
     this.memory = threeLevelMemory(ctx.sharedInfo, ctx.wordBits);
     this.maxPorts = this.memory.ports;
+  }
+
+  /**
+   * Snapshot hook: the leaf and middle bitmaps (this ABI keeps them outside the shared-info
+   * page, which the platform saves itself; the top selectors are its `pendingSel`).
+   */
+  getState(): JsonValue {
+    const m = this.memory;
+    return { pending: writeArray(m.pending), mask: writeArray(m.mask), middle: writeArray(m.middle) };
+  }
+
+  /** Restores {@link ThreeLevelHypervisorSide.getState}, naming a bad field by its path. */
+  setState(state: JsonValue): void {
+    const o = readObject(state, '');
+    const m = this.memory;
+    readArrayInto(o.pending, 'pending', m.pending);
+    readArrayInto(o.mask, 'mask', m.mask);
+    readArrayInto(o.middle, 'middle', m.middle);
   }
 
   /** The bitmaps keep no per-port state beyond pending and mask, so a bind needs nothing. */

@@ -38,6 +38,19 @@ export class FlaskLikePolicy implements SecurityPolicy {
     for (const r of options.allowBind) this.allowed.add(`${r.from}\u0000${r.to}`);
   }
 
+  /**
+   * Snapshot hook: `null`. The rules come from the configuration and nothing changes while the
+   * platform runs, so there is no state to save.
+   */
+  getState(): null {
+    return null;
+  }
+
+  /** Accepts only `null` (see {@link FlaskLikePolicy.getState}). */
+  setState(state: unknown): void {
+    if (state !== null) throw new Error('expected null: the flask-like policy keeps no state');
+  }
+
   /** The type of a domain: its label, or the default type. */
   typeOf(subject: PolicySubject): string {
     return subject.label ?? this.defaultType;

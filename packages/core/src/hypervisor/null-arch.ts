@@ -10,7 +10,9 @@ import type {
   PirqBackend,
   UpcallSink,
 } from '../contracts/arch.js';
+import type { JsonValue } from '../contracts/snapshot.js';
 import { Errno } from '../errno.js';
+import { at, expectSame, readArray, readArrayInto, readInt, readObject } from '../snapshot/codec.js';
 import { PLUGIN_API_VERSION, type Plugin } from '../platform/plugin.js';
 import type { VcpuRunner } from '../contracts/sim.js';
 import { Architecture as ArchitectureToken, VcpuRunner as VcpuRunnerToken } from '../tokens.js';
@@ -52,6 +54,7 @@ export class NullArchitecture implements Architecture {
   private readonly latches = new Map<number, Uint8Array>();
   private readonly inUpcall = new Set<string>();
   private readonly latched = new Set<string>();
+  private readonly suspendedOf = new Map<number, Uint8Array>();
 
   /** @param opts - see {@link NullArchitectureOptions} */
   constructor(private readonly opts: NullArchitectureOptions = {}) {
@@ -82,6 +85,7 @@ export class NullArchitecture implements Architecture {
     const latch = new Uint8Array(info.nrVcpus);
     const suspended = new Uint8Array(info.nrVcpus);
     this.latches.set(info.id, latch);
+    this.suspendedOf.set(info.id, suspended);
     runner.attach(info.id, info.nrVcpus, {
       canTake: (vcpu) => latch[vcpu] === 1 || suspended[vcpu] === 1,
       take: (vcpu) => {
@@ -96,6 +100,7 @@ export class NullArchitecture implements Architecture {
   detachDomain(domid: number): void {
     this.sinks.delete(domid);
     this.latches.delete(domid);
+    this.suspendedOf.delete(domid);
     this.opts.runner?.detach(domid);
   }
 
@@ -133,6 +138,35 @@ export class NullArchitecture implements Architecture {
   }
 
   /** A flat IRQ space: lowest free IRQ from 0 up to `nrIrqs`. */
+  /** Snapshot hook: the recorded upcalls and each domain's upcall latches (with `deliver` and a runner). */
+  getState(): JsonValue {
+    return {
+      upcalls: this.upcalls.map(([d, v]) => [d, v]),
+      latches: [...this.latches].map(([id, latch]) => [id, [...latch], [...this.suspendedOf.get(id)!]]),
+    };
+  }
+
+  /** Restores {@link NullArchitecture.getState} into an instance with the same domains attached. */
+  setState(state: JsonValue): void {
+    const o = readObject(state, '');
+    const ups = readArray(o.upcalls, 'upcalls').map((e, i) => {
+      const pair = readArray(e, at('upcalls', i), 2);
+      return [readInt(pair[0], at(at('upcalls', i), 0), 0), readInt(pair[1], at(at('upcalls', i), 1), 0)] as [number, number];
+    });
+    const doms = [...this.latches];
+    readArray(o.latches, 'latches', doms.length).forEach((e, i) => {
+      const p = at('latches', i);
+      const row = readArray(e, p, 3);
+      const [id, latch] = doms[i]!;
+      expectSame(row[0], at(p, 0), id);
+      readArrayInto(readArray(row[1], at(p, 1), latch.length), at(p, 1), latch);
+      const susp = this.suspendedOf.get(id)!;
+      readArrayInto(readArray(row[2], at(p, 2), susp.length), at(p, 2), susp);
+    });
+    this.upcalls.length = 0;
+    this.upcalls.push(...ups);
+  }
+
   createGuestIrqSpace(_opts: GuestIrqSpaceOptions): GuestIrqSpace {
     const size = this.opts.nrIrqs ?? 4096;
     const used = new Uint8Array(size);

@@ -69,11 +69,19 @@ export class AbiFixture {
   /** Called after each dispatch (for rules whose handlers send events). */
   onDispatch: ((port: number, cpu: number) => void) | undefined;
 
+  /** A new fixture of the same ABI and domain shape (for the snapshot round-trip rule). */
+  fresh(): AbiFixture {
+    return new AbiFixture(this.factory, this.options);
+  }
+
   /**
    * @param factory - creates the ABI plugin or descriptor
    * @param options - domain shape
    */
-  constructor(factory: EventAbiFactory, options: AbiFixtureOptions = {}) {
+  constructor(
+    private readonly factory: EventAbiFactory,
+    private readonly options: AbiFixtureOptions = {},
+  ) {
     this.abi = resolveEventAbi(factory());
     this.arch = new NullArchitecture({ pirqs: 'none' });
     this.arch.record = true;

@@ -41,6 +41,11 @@ class LatchingArch implements Architecture {
   createGuestIrqSpace() {
     return new NullArchitecture().createGuestIrqSpace({ domid: 0, nrCpus: 1, privileged: false });
   }
+  /** Nothing is latched between deliveries: no state to save. */
+  getState(): null {
+    return null;
+  }
+  setState(): void {}
 }
 
 describeArchitectureConformance(() => new LatchingArch());
@@ -116,6 +121,31 @@ describe('the architecture suite on deliberately broken architectures', () => {
     expect(failed(() => new Throwing())).toEqual([
       expect.stringMatching(/^rule 'pirqs.errno-not-throw' \(SPEC §4.4\) violated: threw Error: no such pirq/),
     ]);
+  });
+
+  it('an architecture without the snapshot hook fails snapshot.round-trip, saying how to opt out', () => {
+    class NoHooks extends LatchingArch {
+      override getState = undefined as unknown as () => null;
+    }
+    expect(failed(() => new NoHooks())).toEqual([
+      expect.stringMatching(/^rule 'snapshot.round-trip' .* violated: the architecture has no getState\(\)\/setState\(\) .*skip 'snapshot.round-trip'/),
+    ]);
+  });
+
+  it('an architecture whose setState drops what it saved fails snapshot.round-trip', () => {
+    /** Counts deliveries per vCPU, and forgets them on restore. */
+    class Forgetful extends LatchingArch {
+      delivered = 0;
+      override deliverUpcall(domid: number, vcpu: number): void {
+        this.delivered++;
+        super.deliverUpcall(domid, vcpu);
+      }
+      override getState(): null {
+        return this.delivered as unknown as null;
+      }
+      override setState(): void {}
+    }
+    expect(failed(() => new Forgetful())).toEqual([expect.stringMatching(/^rule 'snapshot.round-trip' .* violated: state saved after a restore differs/)]);
   });
 
   it('every rule has a unique id', () => {

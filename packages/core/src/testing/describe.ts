@@ -120,6 +120,7 @@ export function describeSecurityPolicyConformance(factory: SecurityPolicyFactory
             policy: resolveSecurityPolicy(factory()),
             subjects: options.subjects ?? defaultPolicySubjects,
             denies: options.denies ?? (() => false),
+            fresh: () => resolveSecurityPolicy(factory()),
           }),
         );
     }

@@ -8,6 +8,7 @@
 import { pluginServicesContainer } from '../platform/plugin-checks.js';
 import type { AbiHypervisorOps, EventAbi } from '../contracts/abi.js';
 import type { PolicySubject, SecurityPolicy } from '../contracts/policy.js';
+import type { JsonValue } from '../contracts/snapshot.js';
 import { DummySecurityPolicy } from '../hypervisor/dummy-policy.js';
 import { Hypervisor } from '../hypervisor/hypervisor.js';
 import { NullArchitecture } from '../hypervisor/null-arch.js';
@@ -56,6 +57,8 @@ export interface SecurityPolicyConformanceOptions {
 export interface SecurityPolicySubject {
   /** The policy under test. */
   readonly policy: SecurityPolicy;
+  /** Builds another instance from the same factory (the snapshot round-trip rule restores into it). */
+  readonly fresh?: () => SecurityPolicy;
   /** The domains. */
   readonly subjects: readonly PolicySubject[];
   /** The author's declared denials. */
@@ -214,6 +217,33 @@ export const securityPolicyRules: readonly ConformanceRule<SecurityPolicySubject
       }
     }
   }),
+
+  rule(
+    'snapshot.round-trip',
+    '§1.5, snapshots guide',
+    "the policy's state round-trips: saved, set into a fresh instance, saved again gives the same JSON, and both then answer every hook alike",
+    (s, assert) => {
+      const p = s.policy;
+      assert(
+        typeof p.getState === 'function' && typeof p.setState === 'function',
+        "the policy has no getState()/setState() (the optional snapshot hook; a stateless policy returns null): platforms using it cannot be snapshotted; skip 'snapshot.round-trip' to accept that",
+      );
+      assert(s.fresh !== undefined, 'the subject cannot build a fresh instance (give it a `fresh` factory)');
+      // Ask everything once first, so a policy that learns from its questions has state to save.
+      for (const hook of ALL_HOOKS) for (const c of checksOf(hook, s.subjects)) askPolicy(p, c);
+      const saved = JSON.stringify(p.getState!()) ?? 'null';
+      const q = s.fresh!();
+      q.setState!(JSON.parse(saved) as JsonValue);
+      const again = JSON.stringify(q.getState!()) ?? 'null';
+      assert(again === saved, `state saved after a restore (${again.slice(0, 200)}) differs from the state restored (${saved.slice(0, 200)})`);
+      for (const hook of ALL_HOOKS)
+        for (const c of checksOf(hook, s.subjects)) {
+          const x = askPolicy(p, c);
+          const y = askPolicy(q, c);
+          assert(x === y, `after the restore ${describeCheck(c)} answers ${x} on the original, ${y} on the restored policy`);
+        }
+    },
+  ),
 ];
 
 /** A hypervisor-only ABI for the policy rules (no guest ever runs there). */
@@ -257,5 +287,6 @@ export function checkSecurityPolicyConformance(factory: SecurityPolicyFactory, o
     policy: resolveSecurityPolicy(factory()),
     subjects: options.subjects ?? defaultPolicySubjects,
     denies: options.denies ?? (() => false),
+    fresh: () => resolveSecurityPolicy(factory()),
   }));
 }

@@ -71,4 +71,24 @@ describe('the policy suite on deliberately broken policies', () => {
     expect(failed(() => new Thrower()).get('policy.returns-errno')).toMatch(/evtchnSend\(d0\(priv\), d0\(priv\)\) threw no remote/);
     expect(failed(() => new Positive()).get('policy.returns-errno')).toMatch(/returned 1, expected 0 or -errno/);
   });
+
+  it('a policy without the snapshot hook, or one whose restore loses its state, fails snapshot.round-trip', () => {
+    class NoHooks extends DummySecurityPolicy {
+      override getState = undefined as unknown as () => null;
+    }
+    expect(failed(() => new NoHooks()).get('snapshot.round-trip')).toMatch(/has no getState\(\)\/setState\(\)/);
+    /** Denies a domain's second reset (it remembers the first), but forgets that on restore. */
+    class Once extends DummySecurityPolicy {
+      private readonly reset = new Set<number>();
+      override evtchnReset(caller: PolicySubject, dom: PolicySubject): number {
+        if (this.reset.has(dom.id)) return -Errno.EBUSY;
+        this.reset.add(dom.id);
+        return super.evtchnReset(caller, dom);
+      }
+      override getState(): null {
+        return null;
+      }
+    }
+    expect(failed(() => new Once()).get('snapshot.round-trip')).toMatch(/after the restore evtchnReset\(.*\) answers -16 on the original, 0 on the restored policy/);
+  });
 });
