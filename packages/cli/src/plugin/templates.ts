@@ -210,11 +210,17 @@ import {
   Clock as ClockToken,
   Errno,
   definePlugin,
+  readArray,
+  readNumber,
+  readObject,
+  readString,
+  snapshotPath,
   type ArchDomainInfo,
   type Architecture,
   type Clock,
   type GuestIrqSpace,
   type GuestIrqSpaceOptions,
+  type JsonValue,
   type Plugin,
   type UpcallSink,
 } from '@evtchn/core';
@@ -274,6 +280,25 @@ export class ${t.className} implements Architecture {
       this.running.delete(key);
       this.held.delete(key);
     }
+  }
+
+  /**
+   * Snapshot hook (see "Snapshots and migration"): what changes while the platform runs, as
+   * JSON. Without it a platform on this architecture cannot be snapshotted.
+   */
+  getState(): JsonValue {
+    return { lastUpcallAt: [...this.lastUpcallAt] };
+  }
+
+  /** Restores {@link ${t.className}.getState}; a bad field fails naming its JSON path. */
+  setState(state: JsonValue): void {
+    const o = readObject(state, '');
+    const entries = readArray(o.lastUpcallAt, 'lastUpcallAt').map((e, i) => {
+      const pair = readArray(e, snapshotPath('lastUpcallAt', i), 2);
+      return [readString(pair[0], snapshotPath(snapshotPath('lastUpcallAt', i), 0)), readNumber(pair[1], snapshotPath(snapshotPath('lastUpcallAt', i), 1))] as const;
+    });
+    this.lastUpcallAt.clear();
+    for (const [k, t] of entries) this.lastUpcallAt.set(k, t);
   }
 
   /** A flat IRQ space: the lowest free IRQ, reusable once freed. */
@@ -409,6 +434,16 @@ export class ${t.className} implements SecurityPolicy {
   /** PHYSDEVOP pirq access. */
   pirqAccess(dom: PolicySubject, pirq: number): number {
     return this.base.pirqAccess(dom, pirq);
+  }
+
+  /** Snapshot hook (see "Snapshots and migration"): the options fix everything, so \`null\`. */
+  getState(): null {
+    return null;
+  }
+
+  /** Accepts only \`null\` (see {@link ${t.className}.getState}). */
+  setState(state: unknown): void {
+    if (state !== null) throw new Error('expected null: this policy keeps no state');
   }
 }
 
