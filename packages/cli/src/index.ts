@@ -18,7 +18,17 @@ export { RunProgress, progressMode, countScheduledEvents, type ProgressMode, typ
 export { formatRunReport } from './run/format.js';
 export { resolvePlugins, resolvePluginModules, checkBuiltinPlugins, type PluginResolveOptions } from './run/plugins.js';
 export { scaffoldPlugin, type ScaffoldOptions } from './plugin/scaffold.js';
-export { runConfigFile, loadConfigFile, hypervisorFromFile, RunSetupError, DEFAULT_RUN_DURATION, type RunFileOptions } from './run/command.js';
+export {
+  runConfigFile,
+  resumeRunFile,
+  loadConfigFile,
+  hypervisorFromFile,
+  RunSetupError,
+  DEFAULT_RUN_DURATION,
+  type RunFileOptions,
+  type RunFileResult,
+  type ResumeOptions,
+} from './run/command.js';
 export { runReportHtml, RUN_REPORT_SAMPLE_POINTS, type RunReportSource } from './report/run-report.js';
 export { sweepReportHtml, type SweepReportSource } from './report/sweep-report.js';
 export type { SweepRow } from './sweep/run-one.js';

@@ -302,12 +302,16 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
 
   // ---------------------------------------------------------------- snapshots (state.ts)
 
-  /** {@inheritDoc GuestOs.getState} (see `state.ts`: bindings are checked, not re-created). */
+  /**
+   * The layer's state as JSON (see the "Snapshots and migration" guide): IRQ tables, upcall-loop
+   * and late-EOI state, the ABI guest half's state. Bindings are structure: a restore checks
+   * them against those the restoring program re-created.
+   */
   getState(): JsonValue {
     return saveLinuxGuest(this as unknown as LinuxGuestInternals);
   }
 
-  /** {@inheritDoc GuestOs.setState} */
+  /** Restores {@link LinuxGuest.getState} into a guest whose bindings were re-created; throws naming the bad field. */
   setState(state: JsonValue): void {
     loadLinuxGuest(this as unknown as LinuxGuestInternals, state);
   }

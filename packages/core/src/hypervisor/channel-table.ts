@@ -173,5 +173,26 @@ const CHANNEL_FIELDS = [
   'detail',
 ] as const;
 
-/** What {@link ChannelTable.getState} saves: `valid` plus one number array per port field. */
-export type ChannelTableState = { readonly valid: number } & { readonly [K in (typeof CHANNEL_FIELDS)[number]]: number[] };
+/** What {@link ChannelTable.getState} saves: `valid` plus one number array per port field (trailing zeros dropped). */
+export type ChannelTableState = {
+  /** Number of valid ports. */
+  readonly valid: number;
+  /** `ECS_*` state per port. */
+  readonly state: number[];
+  /** Notify vCPU per port. */
+  readonly notifyVcpu: number[];
+  /** Xen consumer per port. */
+  readonly xenConsumer: number[];
+  /** FIFO priority per port. */
+  readonly priority: number[];
+  /** FIFO sticky pending flag per port. */
+  readonly pendingFlag: number[];
+  /** FIFO last queue's vCPU per port. */
+  readonly lastVcpu: number[];
+  /** FIFO last queue's priority per port. */
+  readonly lastPriority: number[];
+  /** Remote domain per port. */
+  readonly remoteDom: number[];
+  /** Remote port, pirq or virq per port. */
+  readonly detail: number[];
+};

@@ -141,6 +141,6 @@ export class SharedInfo {
   }
 }
 
-const SHARED_INFO_FIELDS = ['evtchnPending', 'evtchnMask', 'pendingSel', 'upcallPending', 'upcallMask'] as const;
+const SHARED_INFO_FIELDS: readonly SharedInfoField[] = ['evtchnPending', 'evtchnMask', 'pendingSel', 'upcallPending', 'upcallMask'];
 /** A field of the shared-info page a snapshot carries. */
-export type SharedInfoField = (typeof SHARED_INFO_FIELDS)[number];
+export type SharedInfoField = 'evtchnPending' | 'evtchnMask' | 'pendingSel' | 'upcallPending' | 'upcallMask';
