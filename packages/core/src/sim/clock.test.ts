@@ -69,4 +69,24 @@ describe('VirtualClock', () => {
     expect(() => c.rearm({ at: 10, seq: 0 }, () => {})).toThrow(RangeError);
     expect(() => c.setState({ now: 0, seq: 0 })).toThrow(/armed timers/);
   });
+
+  it('discardTimers forgets every armed timer without running it, keeping time and sequence (the first step of a restore)', () => {
+    const c = new VirtualClock();
+    const ran: string[] = [];
+    c.at(5, () => ran.push('early'));
+    c.runUntil(5);
+    c.at(10, () => ran.push('a'));
+    const b = c.at(20, () => ran.push('b'));
+    c.cancel(b);
+    const before = c.getState();
+    c.discardTimers();
+    expect(c.pending).toBe(0);
+    expect(c.nextDue()).toBeUndefined();
+    expect(c.getState()).toEqual(before);
+    // A restore can now set the state and re-arm; a fresh timer still comes after every old one.
+    c.setState(before);
+    expect(c.at(30, () => ran.push('fresh'))).toBeGreaterThan(b);
+    c.runUntil(100);
+    expect(ran).toEqual(['early', 'fresh']);
+  });
 });
