@@ -56,6 +56,7 @@ function generate(i: number): Case {
   if (arch === 'x86' && r.next() < 0.6)
     workloads.push({ type: 'pirq', name: 'nic', gsi: 20, rate: int(r, 5_000, 60_000), domains: nDomains > 2 ? [1, 2] : [1] });
   if (arch === 'x86' && r.next() < 0.4) workloads.push({ type: 'pirq', name: 'nvme', msi: true, rate: int(r, 5_000, 60_000), domains: [nDomains - 1] });
+  if (arch === 'arm' && r.next() < 0.5) workloads.push({ type: 'spi', name: 'uart', irq: 40, domain: nDomains - 1, rate: int(r, 5_000, 60_000) });
   const doc = {
     arch: arch === 'x86' ? { name: 'x86', pcpus: int(r, 1, 4), ioApics: [{ pins: 24 }] } : { name: 'arm', pcpus: int(r, 1, 2) },
     abis: ['2level', 'fifo'],
