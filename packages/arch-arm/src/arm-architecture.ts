@@ -36,6 +36,10 @@ import {
   readInt,
   readNumber,
   readObject,
+  readBool,
+  readTimer,
+  SnapshotError,
+  type TimerId,
   snapshotPath as at,
   expectSame,
   underPath,
@@ -266,21 +270,19 @@ export class ArmArchitecture implements Architecture {
    * Snapshot hook: the physical GIC, the per-pCPU generic timers, each IRQ's flags and each
    * domain's vGIC, in-handler state and saved virtual-timer contexts. Routing (which virtual
    * IRQ a physical one goes to, the guests' handlers) is structure the restoring platform
-   * re-creates; armed virtual-timer timers and the xenarm pirq model are not saved yet (a
-   * snapshot then fails saying so).
+   * re-creates; the xenarm pirq model is not saved yet (a snapshot then fails saying so).
    */
   getState(): JsonValue {
     if (this.xenarm) throw new Error("arch 'arm': the xenarm pirq model is not saved by snapshots yet");
-    for (const [id, d] of this.domains)
-      d.timers.forEach((t, v) => {
-        if (t.softTimer !== undefined) throw new Error(`arch 'arm': d${id}v${v} has an armed virtual-timer soft timer, which snapshots do not save yet`);
-      });
+    const rec = (id: TimerId | undefined): JsonValue => {
+      if (id === undefined) return null;
+      const r = this.clock?.timerRecord?.(id);
+      if (!r) throw new Error("arch 'arm': the clock cannot save a virtual-timer soft timer");
+      return { at: r.at, seq: r.seq };
+    };
     return {
       gic: this.gic.getState() as unknown as JsonValue,
-      timers: this.timers.map((t) => {
-        if (t.armed) throw new Error("arch 'arm': an armed physical generic timer is not saved by snapshots yet");
-        return t.getState() as unknown as JsonValue;
-      }),
+      timers: this.timers.map((t) => t.snapshot() as unknown as JsonValue),
       irqs: this.descs.map((d) => [d.flags, d.domid, d.virq]),
       domains: [...this.domains].map(([id, d]) => ({
         id,
@@ -288,7 +290,7 @@ export class ArmArchitecture implements Architecture {
         busy: [...d.busy],
         looping: [...d.looping],
         suspended: [...d.suspended],
-        vtimers: d.timers.map((t) => [t.ctl, t.cval, t.ppiPending ? 1 : 0, t.ppiActive ? 1 : 0]),
+        vtimers: d.timers.map((t) => [t.ctl, t.cval, t.ppiPending ? 1 : 0, t.ppiActive ? 1 : 0, rec(t.softTimer)]),
       })),
     };
   }
@@ -297,11 +299,14 @@ export class ArmArchitecture implements Architecture {
   setState(state: JsonValue): void {
     const o = readObject(state, '');
     readArray(o.timers, 'timers', this.timers.length).forEach((t, i) => {
-      const to = readObject(t, at('timers', i));
-      this.timers[i]!.setState({
-        ctl: readInt(to.ctl, at(at('timers', i), 'ctl'), 0),
-        cval: readNumber(to.cval, at(at('timers', i), 'cval')),
-        offset: readNumber(to.offset, at(at('timers', i), 'offset')),
+      const p = at('timers', i);
+      const to = readObject(t, p);
+      this.timers[i]!.restoreSnapshot({
+        ctl: readInt(to.ctl, at(p, 'ctl'), 0),
+        cval: readNumber(to.cval, at(p, 'cval')),
+        offset: readNumber(to.offset, at(p, 'offset')),
+        level: readBool(to.level, at(p, 'level')),
+        wake: readTimer(to.wake, at(p, 'wake')),
       });
     });
     // After the timers: setting a timer's registers may move its output line, which the GIC's state already holds.
@@ -324,12 +329,18 @@ export class ArmArchitecture implements Architecture {
       for (const k of ['busy', 'looping', 'suspended'] as const) readArrayInto(readArray(so[k], at(p, k), d[k].length), at(p, k), d[k]);
       readArray(so.vtimers, at(p, 'vtimers'), d.timers.length).forEach((t, v) => {
         const tp = at(at(p, 'vtimers'), v);
-        const row = readArray(t, tp, 4);
+        const row = readArray(t, tp, 5);
         const ctx = d.timers[v]!;
         ctx.ctl = readInt(row[0], at(tp, 0), 0);
         ctx.cval = readNumber(row[1], at(tp, 1));
         ctx.ppiPending = readInt(row[2], at(tp, 2), 0, 1) === 1;
         ctx.ppiActive = readInt(row[3], at(tp, 3), 0, 1) === 1;
+        const soft = readTimer(row[4], at(tp, 4));
+        ctx.softTimer = undefined;
+        if (soft) {
+          if (!this.clock?.rearm || !this.strategy) throw new SnapshotError(at(tp, 4), 'a soft timer on an architecture without a clock');
+          ctx.softTimer = this.clock.rearm(soft, this.strategy.softTimerFired({ domid: id, vcpu: v }, ctx));
+        }
       });
     });
   }

@@ -12,7 +12,8 @@
  * lost, duplicated and the delivery latency, so the virtual-timer strategies (SPEC §5.3) can be
  * compared on the same schedule.
  */
-import type { Clock, Scheduler, TimerId, VcpuRef } from '@evtchn/core';
+import type { Clock, JsonValue, Scheduler, TimerId, VcpuRef } from '@evtchn/core';
+import { expectSame, readArray, readBool, readInt, readNumber, readObject, readTimer, snapshotPath as at } from '@evtchn/core';
 import type { ArmArchitecture } from './arm-architecture.js';
 import { PPI_VIRT_TIMER } from './gic.js';
 import { CNTV_CTL_ENABLE, CNTV_CTL_IMASK, CNTV_CTL_ISTATUS } from './vtimer.js';
@@ -225,6 +226,70 @@ export class PeriodicTickModel {
     }
   }
 
+  /**
+   * Snapshot: each tick (in `add` order) with its counts, deadline, handler progress and work
+   * timer as a `TimerRecord`. Which vCPUs have a tick, and their periods, is structure.
+   */
+  getState(): JsonValue {
+    return {
+      finished: this.finished,
+      ticks: this.ticks.map((t) => {
+        const c = t.counts;
+        const r = t.workTimer !== undefined ? this.clock.timerRecord?.(t.workTimer) : undefined;
+        if (t.workTimer !== undefined && !r) throw new Error('the clock cannot save a tick handler\'s work timer');
+        return {
+          domid: c.domid,
+          vcpu: c.vcpu,
+          period: c.period,
+          counts: [c.programmed, c.delivered, c.wrongVcpu, c.lost, c.duplicated, c.pending],
+          latencies: [...c.latencies],
+          deadline: t.deadline,
+          offset: t.offset,
+          deliveredCurrent: t.deliveredCurrent,
+          booted: t.booted,
+          handling: t.handling,
+          remaining: t.remaining,
+          workDue: t.workDue,
+          workTimer: r ? { at: r.at, seq: r.seq } : null,
+        };
+      }),
+    };
+  }
+
+  /** Restores {@link PeriodicTickModel.getState} into a model with the same ticks added; `path` names it in errors. */
+  setState(state: JsonValue, path = 'ticks'): void {
+    const o = readObject(state, path);
+    const list = readArray(o.ticks, at(path, 'ticks'), this.ticks.length);
+    list.forEach((e, i) => {
+      const p = at(at(path, 'ticks'), i);
+      const so = readObject(e, p);
+      const t = this.ticks[i]!;
+      const c = t.counts;
+      expectSame(so.domid, at(p, 'domid'), c.domid);
+      expectSame(so.vcpu, at(p, 'vcpu'), c.vcpu);
+      expectSame(so.period, at(p, 'period'), c.period);
+      const n = readArray(so.counts, at(p, 'counts'), 6).map((x, k) => readInt(x, at(at(p, 'counts'), k), 0));
+      [c.programmed, c.delivered, c.wrongVcpu, c.lost, c.duplicated, c.pending] = n as [number, number, number, number, number, number];
+      const lat = readArray(so.latencies, at(p, 'latencies')).map((x, k) => readNumber(x, at(at(p, 'latencies'), k)));
+      c.latencies.length = 0;
+      c.latencies.push(...lat);
+      t.deadline = readNumber(so.deadline, at(p, 'deadline'), -1);
+      t.offset = readNumber(so.offset, at(p, 'offset'));
+      t.deliveredCurrent = readBool(so.deliveredCurrent, at(p, 'deliveredCurrent'));
+      t.booted = readBool(so.booted, at(p, 'booted'));
+      t.handling = readBool(so.handling, at(p, 'handling'));
+      t.remaining = readNumber(so.remaining, at(p, 'remaining'));
+      t.workDue = readNumber(so.workDue, at(p, 'workDue'));
+      const rec = readTimer(so.workTimer, at(p, 'workTimer'));
+      t.workTimer = undefined;
+      if (rec) {
+        if (!this.clock.rearm) throw new Error('the clock cannot re-arm saved timers');
+        t.workTimer = this.clock.rearm(rec, this.workFn(t));
+      }
+    });
+    this.finished = readBool(o.finished, at(path, 'finished'));
+  }
+
   private find(domid: number, vcpu: number): Tick | undefined {
     const list = this.byDomain.get(domid);
     if (!list) return undefined;
@@ -245,12 +310,17 @@ export class PeriodicTickModel {
   private armWork(t: Tick): void {
     if (!t.handling || t.workTimer !== undefined || this.finished || !this.resident(t)) return;
     t.workDue = this.clock.now() + t.remaining;
-    t.workTimer = this.clock.at(t.workDue, () => {
+    t.workTimer = this.clock.at(t.workDue, this.workFn(t));
+  }
+
+  /** The end of a tick handler's work (armed by `armWork`, re-armed by a restore). */
+  private workFn(t: Tick): () => void {
+    return () => {
       t.workTimer = undefined;
       t.remaining = 0;
       t.handling = false;
       this.finishTick(t);
-    });
+    };
   }
 
   /** Programs `deadline` (virtual count), or stops the timer past the horizon. Runs on the vCPU. */

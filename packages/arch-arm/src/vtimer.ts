@@ -12,7 +12,7 @@
  *  - `naive`: the same guest IRQ without switching the PPI state, for contrast.
  * One counter tick is one ns of virtual time.
  */
-import type { Clock, TimerId, VcpuRef } from '@evtchn/core';
+import type { Clock, TimerId, TimerRecord, VcpuRef } from '@evtchn/core';
 import { PPI_VIRT_TIMER, type Gic } from './gic.js';
 
 /** CNTV_CTL.ENABLE: the timer is enabled. */
@@ -106,9 +106,35 @@ export class GenericTimer implements GuestVirtualTimer {
     this.evaluate();
   }
 
-  /** Whether a wake-up is armed on the clock (the compare value lies ahead). */
-  get armed(): boolean {
-    return this.wake !== undefined;
+  private readonly wakeFn = (): void => {
+    this.wake = undefined;
+    this.evaluate();
+  };
+
+  /**
+   * Snapshot: the registers, the output level and the armed wake-up as a `TimerRecord` (or
+   * `null`), unlike {@link GenericTimer.getState}, which saves the registers only.
+   */
+  snapshot(): { ctl: number; cval: number; offset: number; level: boolean; wake: TimerRecord | null } {
+    const rec = this.wake !== undefined ? this.clock.timerRecord?.(this.wake) : undefined;
+    if (this.wake !== undefined && !rec) throw new Error('the clock cannot save a generic timer wake-up');
+    return { ctl: this.ctl, cval: this.cval, offset: this.offset, level: this.level, wake: rec ? { at: rec.at, seq: rec.seq } : null };
+  }
+
+  /**
+   * Restores {@link GenericTimer.snapshot} as it was, without evaluating (the output line's
+   * level is the interrupt controller's own state) and re-arming the wake-up in its place.
+   */
+  restoreSnapshot(s: { ctl: number; cval: number; offset: number; level: boolean; wake: TimerRecord | null }): void {
+    this.ctl = s.ctl & CNTV_CTL_WRITABLE;
+    this.cval = s.cval;
+    this.offset = s.offset;
+    this.level = s.level;
+    this.wake = undefined;
+    if (s.wake) {
+      if (!this.clock.rearm) throw new Error('the clock cannot re-arm saved timers');
+      this.wake = this.clock.rearm(s.wake, this.wakeFn);
+    }
   }
 
   /** Whether the interrupt output is asserted. */
@@ -141,12 +167,7 @@ export class GenericTimer implements GuestVirtualTimer {
     const enabled = (this.ctl & CNTV_CTL_ENABLE) !== 0;
     const met = this.conditionMet();
     const level = met && (this.ctl & CNTV_CTL_IMASK) === 0;
-    if (enabled && !met) {
-      this.wake = this.clock.at(this.cval + this.offset, () => {
-        this.wake = undefined;
-        this.evaluate();
-      });
-    }
+    if (enabled && !met) this.wake = this.clock.at(this.cval + this.offset, this.wakeFn);
     if (level !== this.level) {
       this.level = level;
       this.output(level);
@@ -197,6 +218,8 @@ export interface VtimerHost {
 export interface VtimerStrategy {
   /** Strategy name. */
   readonly name: VtimerStrategyName;
+  /** What a saved vCPU's soft timer does when it fires (a snapshot re-arms it with this). */
+  softTimerFired(vcpu: VcpuRef, ctx: VtimerContext): () => void;
   /**
    * The physical virtual-timer PPI was acknowledged on `pcpu`.
    * @returns true when the hypervisor deactivates it now, false when the guest's EOI will
@@ -254,11 +277,16 @@ export class XenOwnedVtimer implements VtimerStrategy {
   save(_pcpu: number, timer: GenericTimer, vcpu: VcpuRef, ctx: VtimerContext): void {
     saveRegisters(timer, ctx);
     if (!armed(ctx)) return;
-    ctx.softTimer = this.host.clock.at(ctx.cval + this.host.cntvoff(vcpu.domid), () => {
+    ctx.softTimer = this.host.clock.at(ctx.cval + this.host.cntvoff(vcpu.domid), this.softTimerFired(vcpu, ctx));
+  }
+
+  /** Xen's soft timer: masks the saved timer and injects the virtual PPI. */
+  softTimerFired(vcpu: VcpuRef, ctx: VtimerContext): () => void {
+    return () => {
       ctx.softTimer = undefined;
       ctx.ctl |= CNTV_CTL_IMASK;
       this.host.injectTimer(vcpu.domid, vcpu.vcpu, -1);
-    });
+    };
   }
 
   /** Stops the software timer and restores the registers (an expired, unmasked timer fires at once). */
@@ -309,12 +337,15 @@ export class GuestPerCpuVtimer implements VtimerStrategy {
       gic.clearPending(PPI_VIRT_TIMER, pcpu);
     }
     // A blocked vCPU must still wake when its timer expires; the restore then raises the PPI.
-    if (armed(ctx)) {
-      ctx.softTimer = this.host.clock.at(ctx.cval + this.host.cntvoff(vcpu.domid), () => {
-        ctx.softTimer = undefined;
-        this.host.wake(vcpu.domid, vcpu.vcpu);
-      });
-    }
+    if (armed(ctx)) ctx.softTimer = this.host.clock.at(ctx.cval + this.host.cntvoff(vcpu.domid), this.softTimerFired(vcpu, ctx));
+  }
+
+  /** The wake-up of a blocked vCPU whose timer expired. */
+  softTimerFired(vcpu: VcpuRef, ctx: VtimerContext): () => void {
+    return () => {
+      ctx.softTimer = undefined;
+      this.host.wake(vcpu.domid, vcpu.vcpu);
+    };
   }
 
   /** Restores the PPI state (switching) before the registers, so a restored active state blocks a re-fire. */

@@ -82,7 +82,7 @@ export interface RunInternals {
   readonly latencyByDomain: Map<number, LogHistogram>;
   readonly sampler: unknown;
   readonly sentTo: Map<number, number>;
-  readonly ticks: unknown;
+  readonly ticks: { getState(): JsonValue; setState(s: JsonValue, path?: string): void } | undefined;
   readonly spis: { readonly domain: number; readonly stats: SpiRunStats; firstRaised: number; readonly latencies: LogHistogram }[];
   stopped: { atNs: number; error: string } | undefined;
   readonly streams: Stream[];
@@ -103,7 +103,6 @@ function record(p: Platform, id: TimerId, what: string): JsonValue {
 /** Saves a run (see the module comment). */
 export function saveRunState(r: RunInternals): SimulationSnapshot {
   if (r.sampler !== undefined) throw new Error('runs that sample time series (samplePoints) cannot be snapshotted: the samples are not saved');
-  if (r.ticks !== undefined) throw new Error('runs with vtimer workloads cannot be snapshotted yet (their tick model is not saved)');
   const p = r.platform;
   const o = r.opts;
   return {
@@ -130,6 +129,7 @@ export function saveRunState(r: RunInternals): SimulationSnapshot {
       latencyByDomain: [...r.latencyByDomain].map(([dom, h]) => [dom, h.getState()]),
       sentTo: [...r.sentTo],
       spis: r.spis.map((s) => ({ ...s.stats, firstRaised: s.firstRaised, latencies: s.latencies.getState() })),
+      ticks: r.ticks ? r.ticks.getState() : null,
       stopped: r.stopped ? { atNs: r.stopped.atNs, error: r.stopped.error } : null,
     },
   };
@@ -268,6 +268,9 @@ function setRunState(r: RunInternals, o: { readonly [k: string]: JsonValue }): v
     s.firstRaised = readNumber(so.firstRaised, at(p, 'firstRaised'), -1);
     s.latencies.setState(so.latencies ?? null, at(p, 'latencies'));
   });
+  if ((o.ticks === null) !== (r.ticks === undefined))
+    throw new SnapshotError('ticks', r.ticks ? 'expected the vtimer tick model (the run has vtimer workloads)' : 'expected null (the run has no vtimer workload)');
+  if (r.ticks) r.ticks.setState(o.ticks ?? null, 'ticks');
   if (o.stopped === null) r.stopped = undefined;
   else {
     const so = readObject(o.stopped, 'stopped');

@@ -42,7 +42,7 @@ function generate(i: number): Case {
   const domains = Array.from({ length: nDomains }, (_, id) => ({ id, vcpus: int(r, 1, 2) }));
   const workloads: unknown[] = [];
   for (let f = 1; f < nDomains; f++) {
-    const w: Record<string, unknown> = { type: 'interdomain', frontend: f, backend: 0, rate: int(r, 20_000, 250_000) };
+    const w: Record<string, unknown> = { type: 'interdomain', frontend: f, backend: 0, rate: int(r, 50_000, 400_000) };
     if (fifo && r.next() < 0.7) w.priority = int(r, 0, 15);
     if (r.next() < 0.5) w.vcpu = int(r, 0, domains[0]!.vcpus - 1);
     workloads.push(w);
@@ -57,8 +57,10 @@ function generate(i: number): Case {
     workloads.push({ type: 'pirq', name: 'nic', gsi: 20, rate: int(r, 5_000, 60_000), domains: nDomains > 2 ? [1, 2] : [1] });
   if (arch === 'x86' && r.next() < 0.4) workloads.push({ type: 'pirq', name: 'nvme', msi: true, rate: int(r, 5_000, 60_000), domains: [nDomains - 1] });
   if (arch === 'arm' && r.next() < 0.5) workloads.push({ type: 'spi', name: 'uart', irq: 40, domain: nDomains - 1, rate: int(r, 5_000, 60_000) });
+  const vtimer = pick(r, ['guest-percpu', 'xen-owned', 'naive'] as const);
+  if (arch === 'arm' && r.next() < 0.6) workloads.push({ type: 'vtimer', domain: int(r, 0, nDomains - 1), periodUs: int(r, 300, 2000) });
   const doc = {
-    arch: arch === 'x86' ? { name: 'x86', pcpus: int(r, 1, 4), ioApics: [{ pins: 24 }] } : { name: 'arm', pcpus: int(r, 1, 2) },
+    arch: arch === 'x86' ? { name: 'x86', pcpus: int(r, 1, 4), ioApics: [{ pins: 24 }] } : { name: 'arm', pcpus: int(r, 1, 2), vtimer },
     abis: ['2level', 'fifo'],
     guest: { name: 'linux', fifo },
     domains,
@@ -66,17 +68,30 @@ function generate(i: number): Case {
   };
   const name = `case ${i} (${arch}, ${fifo ? 'fifo' : '2level'})`;
   const cfg = parsePlatformConfig(JSON.stringify(doc), name, { pluginOptions: builtinOptionSchemas });
-  const durationNs = int(r, 200, 1500) * 1000;
+  // Arm runs span a few 1 ms scheduler slices, so vCPUs are descheduled with their timers armed.
+  const durationNs = arch === 'arm' ? int(r, 1200, 3500) * 1000 : int(r, 200, 1500) * 1000;
   return {
     name,
     cfg,
     durationNs,
     seed: int(r, 0, 0xffffffff),
-    // Any time, including ones where a timer is due (a round number) and the very start.
-    atNs: r.next() < 0.15 ? Math.round(durationNs * r.next() * 10) * 100 : r.next() < 0.05 ? 0 : int(r, 1, durationNs - 1),
+    atNs: checkpointTime(r, arch, durationNs),
     upcallEntryNs: int(r, 300, 6000),
-    handlerCostNs: int(r, 200, 4000),
+    handlerCostNs: int(r, 500, 6000),
   };
+}
+
+/**
+ * Any time, including ones where a timer is due (a round number) and the very start; on Arm
+ * often just after a scheduler slice ends (1 ms), while switched-out vCPUs' timers are armed.
+ */
+function checkpointTime(r: SeededRandom, arch: string, durationNs: number): number {
+  if (arch === 'arm' && r.next() < 0.5) {
+    const slices = Math.floor((durationNs - 1) / 1_000_000);
+    if (slices >= 1) return Math.min(durationNs - 1, int(r, 1, slices) * 1_000_000 + int(r, 1, 300_000));
+  }
+  if (r.next() < 0.15) return Math.round(durationNs * r.next() * 10) * 100;
+  return r.next() < 0.05 ? 0 : int(r, 1, durationNs - 1);
 }
 
 /** What the platform holds at the checkpoint (counted before the snapshot is taken). */
@@ -107,10 +122,22 @@ function census(p: Platform): { pending: number; masked: number; inFlight: numbe
   return { pending, masked, inFlight, queued };
 }
 
+/** Arm virtual-timer timers armed at the checkpoint: generic-timer wake-ups, Xen's soft timers, tick handlers' work. */
+function armTimers(snap: { platform: { arch: unknown }; run: unknown }): { armTimers: number; softTimers: number } {
+  const arch = snap.platform.arch as { timers?: { wake: unknown }[]; domains?: { vtimers?: unknown[][] }[] };
+  let n = 0;
+  let soft = 0;
+  for (const t of arch.timers ?? []) if (t.wake !== null) n++;
+  for (const d of arch.domains ?? []) for (const v of d.vtimers ?? []) if (v[4] !== null) soft++;
+  const ticks = (snap.run as { ticks: { ticks: { workTimer: unknown }[] } | null }).ticks;
+  for (const t of ticks?.ticks ?? []) if (t.workTimer !== null) n++;
+  return { armTimers: n + soft, softTimers: soft };
+}
+
 describe('a run saved and resumed equals the run that never stopped', () => {
   it(`holds for ${CASES} generated configurations and checkpoint times (x86/arm × 2level/fifo)`, async () => {
-    const totals = { pending: 0, masked: 0, inFlight: 0, queued: 0 };
-    const casesWith = { pending: 0, masked: 0, inFlight: 0, queued: 0 };
+    const totals = { pending: 0, masked: 0, inFlight: 0, queued: 0, armTimers: 0, softTimers: 0 };
+    const casesWith = { pending: 0, masked: 0, inFlight: 0, queued: 0, armTimers: 0, softTimers: 0 };
     const combos = new Map<string, number>();
     for (let i = 0; i < CASES; i++) {
       const c = generate(i);
@@ -122,8 +149,8 @@ describe('a run saved and resumed equals the run that never stopped', () => {
       const parts: string[] = [];
       const first = new Simulation(c.cfg, plugins, { ...opts, trace: (l) => parts.push(l) });
       first.runUntil(c.atNs);
-      const seen = census(first.platform);
       const text = JSON.stringify(first.snapshot());
+      const seen = { ...census(first.platform), ...armTimers(JSON.parse(text)) };
       for (const k of Object.keys(totals) as (keyof typeof totals)[]) {
         totals[k] += seen[k];
         if (seen[k] > 0) casesWith[k]++;
@@ -146,5 +173,7 @@ describe('a run saved and resumed equals the run that never stopped', () => {
     expect(casesWith.masked).toBeGreaterThanOrEqual(20);
     expect(casesWith.inFlight).toBeGreaterThanOrEqual(20);
     expect(casesWith.queued).toBeGreaterThanOrEqual(20);
+    expect(casesWith.armTimers).toBeGreaterThanOrEqual(20);
+    expect(casesWith.softTimers).toBeGreaterThanOrEqual(5);
   }, 300_000);
 });
