@@ -94,6 +94,8 @@ describe('evtchn run --checkpoint / --resume', () => {
     const r = await cli('run', '--resume', snap, '--seed', '3');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--seed cannot be given/);
+    expect((await cli('run', '--resume', snap, '--report', join(dir, 'r.html'))).err).toMatch(/--report cannot be combined with --checkpoint or --resume/);
+    expect((await cli('run')).err).toMatch(/missing required argument 'config' \(or --resume SNAPSHOT\)/);
   });
 
   it('a broken or hand-edited snapshot fails with exit 2 and the JSON path of the bad field', async () => {
