@@ -95,7 +95,7 @@ describe('platform snapshots (snapshotPlatform / restorePlatform)', () => {
       abis: [abi2Level()],
       domains: [{ id: 0 }],
     });
-    expect(() => snapshotPlatform(p)).toThrow(/architecture plugin 'hookless' has no getState\(\)\/setState\(\): a platform using it cannot be snapshotted/);
+    expect(() => snapshotPlatform(p)).toThrow(/architecture plugin 'arch-hookless' \(hookless\) has no getState\(\)\/setState\(\): a platform using it cannot be snapshotted/);
     // The built-in null architecture has it.
     const q = createPlatform({ arch: archNull(), abis: [abi2Level()], domains: [{ id: 0 }] });
     expect((snapshotPlatform(q) as unknown as { format: string }).format).toBe('evtchn-lab/platform');

@@ -47,6 +47,18 @@ function hookOf(owner: string, part: object): { getState(): JsonValue; setState(
   return p as { getState(): JsonValue; setState(s: JsonValue): void };
 }
 
+/** How messages name a platform's plugins: the plugin's name and what it provides. */
+function owners(p: Platform): { arch: string; policy: string; guest: (id: number, name: string) => string } {
+  const cfg = p.container.isRegistered(Tokens.PlatformOptions) ? p.container.resolve<PlatformConfig>(Tokens.PlatformOptions) : undefined;
+  const policy = policyOf(p);
+  const plugin = (kind: string, name: string | undefined, what: string): string => (name ? `${kind} plugin '${name}' (${what})` : `${kind} '${what}'`);
+  return {
+    arch: plugin('architecture', cfg?.arch?.name, p.arch.name),
+    policy: plugin('security-policy', cfg?.policy?.name, policy.name),
+    guest: (id, name) => `${plugin('guest', cfg?.guest?.name, name)} in domain ${id}`,
+  };
+}
+
 function policyOf(p: Platform): SecurityPolicy {
   return p.container.resolve<SecurityPolicy>(Tokens.SecurityPolicy);
 }
@@ -60,16 +72,17 @@ export function snapshotPlatform(p: Platform): PlatformSnapshot {
   if (!(clock instanceof VirtualClock)) throw new Error('only a platform on a VirtualClock can be snapshotted');
   const arch: Architecture = p.arch;
   const policy = policyOf(p);
+  const who = owners(p);
   return {
     format: PLATFORM_SNAPSHOT_FORMAT,
     version: PLATFORM_SNAPSHOT_VERSION,
     clock: clock.getState() as unknown as JsonValue,
     hypervisor: p.hypervisor.getState(),
-    arch: hookOf(`architecture plugin '${arch.name}'`, arch).getState(),
-    policy: hookOf(`security-policy plugin '${policy.name}'`, policy).getState(),
+    arch: hookOf(who.arch, arch).getState(),
+    policy: hookOf(who.policy, policy).getState(),
     scheduler: p.scheduler ? p.scheduler.getState() : null,
     runner: p.runner.getState(),
-    guests: [...p.domains.values()].map((pd) => (pd.guest ? hookOf(`guest plugin '${pd.guest.name}' (domain ${pd.domain.id})`, pd.guest).getState() : null)),
+    guests: [...p.domains.values()].map((pd) => (pd.guest ? hookOf(who.guest(pd.domain.id, pd.guest.name), pd.guest).getState() : null)),
   };
 }
 
@@ -114,9 +127,10 @@ export function applyPlatformSnapshot(p: Platform, snapshot: JsonValue, path = '
     clock.setState({ now: c.now as number, seq: c.seq as number });
   });
   setPart(at(path, 'hypervisor'), () => p.hypervisor.setState(o.hypervisor ?? null, ''));
-  setPart(at(path, 'arch'), () => hookOf(`architecture plugin '${p.arch.name}'`, p.arch).setState(o.arch ?? null));
+  const who = owners(p);
+  setPart(at(path, 'arch'), () => hookOf(who.arch, p.arch).setState(o.arch ?? null));
   const policy = policyOf(p);
-  setPart(at(path, 'policy'), () => hookOf(`security-policy plugin '${policy.name}'`, policy).setState(o.policy ?? null));
+  setPart(at(path, 'policy'), () => hookOf(who.policy, policy).setState(o.policy ?? null));
   setPart(at(path, 'scheduler'), () => {
     if ((o.scheduler === null) !== (p.scheduler === undefined))
       throw new SnapshotError('', p.scheduler ? 'expected a scheduler state (the platform has a scheduler)' : 'expected null (the platform has no scheduler)');
@@ -135,7 +149,7 @@ export function applyPlatformSnapshot(p: Platform, snapshot: JsonValue, path = '
         if (g !== null) throw new SnapshotError('', `expected null (domain ${pd.domain.id} has no guest layer)`);
         return;
       }
-      hookOf(`guest plugin '${pd.guest.name}' (domain ${pd.domain.id})`, pd.guest).setState(g);
+      hookOf(who.guest(pd.domain.id, pd.guest.name), pd.guest).setState(g);
     });
     // A domain that had crashed runs nothing after the restore either.
     if (pd.domain.crashed) pd.clock.stop();
