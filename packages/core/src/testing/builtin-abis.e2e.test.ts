@@ -42,6 +42,31 @@ describe('the ABI suite on deliberately broken ABIs', () => {
     expect(failures(() => new Broken2Level())).toEqual(new Map());
   });
 
+  it('halves without the snapshot hook, or whose restore forgets a field, fail snapshot.round-trip', () => {
+    const hookless = failures(
+      () =>
+        new Broken2Level(undefined, (side) => {
+          Object.assign(side, { getState: undefined });
+        }),
+    );
+    expect([...hookless.keys()]).toEqual(['snapshot.round-trip']);
+    expect(hookless.get('snapshot.round-trip')).toMatch(/the guest half has no getState\(\)\/setState\(\) .*skip 'snapshot.round-trip'/);
+    // Restores everything but the ports' CPUs: the copy delivers the second vCPU's port on CPU 0.
+    const forgetful = failures(
+      () =>
+        new Broken2Level(undefined, (side) => {
+          const set = side.setState.bind(side);
+          side.setState = (state) => {
+            const saved = [...side.boundCpu];
+            set(state);
+            side.boundCpu.set(saved);
+          };
+        }),
+    );
+    expect([...forgetful.keys()]).toEqual(['snapshot.round-trip']);
+    expect(forgetful.get('snapshot.round-trip')).toMatch(/state saved after a restore differs from the state restored/);
+  });
+
   it('an unmask that forgets to re-deliver fails unmask.hypercall-redelivers', () => {
     const f = failures(
       () =>
