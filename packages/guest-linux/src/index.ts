@@ -6,7 +6,45 @@
  *
  * @packageDocumentation
  */
-export * from './constants.js';
+export {
+  DEFAULT_HZ,
+  DEFAULT_SPURIOUS_THRESHOLD,
+  EVENT_EOI_DELAY_JIFFIES,
+  EVENT_LOOP_CHECK_INTERVAL,
+  EVENT_LOOP_TIMEOUT_JIFFIES,
+  EVTCHN_PER_ROW,
+  IRQ_HANDLED,
+  IRQ_NONE,
+  IRQ_NOREQUEST,
+  IRQ_PER_CPU,
+  IRQD_DISABLED,
+  IRQD_INPROGRESS,
+  IRQD_MASKED,
+  IRQD_STARTED,
+  IRQF_EARLY_RESUME,
+  IRQF_FORCE_RESUME,
+  IRQF_NO_SUSPEND,
+  IRQF_NOBALANCING,
+  IRQF_PERCPU,
+  IRQF_SHARED,
+  type IrqReturn,
+  IRQS_PENDING,
+  IRQS_REPLAY,
+  IrqType,
+  type IrqTypeValue,
+  MASK_REASON_EOI_PENDING,
+  MASK_REASON_EXPLICIT,
+  MASK_REASON_TEMPORARY,
+  PIRQ_MSI_GROUP,
+  PIRQ_NEEDS_EOI,
+  PIRQ_SHAREABLE,
+  XEN_EOI_FLAG_SPURIOUS,
+  XEN_NR_IPIS_ARM,
+  XEN_NR_IPIS_X86,
+  XenIpi,
+  XENIRQSTAT_NEEDS_EOI,
+  XENIRQSTAT_SHARED,
+} from './constants.js';
 export { EvtchnIrqMap } from './evtchn-map.js';
 export { IrqInfo } from './irq-info.js';
 export {
