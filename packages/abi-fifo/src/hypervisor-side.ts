@@ -141,6 +141,20 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
   }
 
   /**
+   * `vcpu`'s control block as the guest page holds it: the READY bits and the 16 HEAD ports
+   * (`undefined` before `init_control`). For dumps and the explorer; the operations read the
+   * page directly.
+   */
+  controlBlock(vcpu: number): { ready: number; heads: number[] } | undefined {
+    const page = this.controlPages[vcpu];
+    if (page === undefined) return undefined;
+    const base = this.controlBase[vcpu]!;
+    const heads: number[] = [];
+    for (let q = 0; q < FIFO_MAX_QUEUES; q++) heads.push(page[base + FIFO_CB_HEAD + q]!);
+    return { ready: page[base + FIFO_CB_READY]!, heads };
+  }
+
+  /**
    * The event word of `port`, or `undefined` when the event array does not cover it yet.
    * For dumps and tests; the operations read the page directly.
    */

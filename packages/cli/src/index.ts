@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 export { main, parseIntArg, EXIT_CODES, type CliIo } from './main.js';
-export type { ConformJson, DumpJson, LsevtchnJson, ReplayCompareJson, ReplayJson, ValidateJson } from './json-output.js';
+export type { ConformJson, DumpJson, ExploreJson, LsevtchnJson, ReplayCompareJson, ReplayJson, ValidateJson } from './json-output.js';
 export type { PortDumpJson, PortStatusJson } from './views.js';
 export { runReportJson, type RunReportJson, type DomainRunJson } from './run/format.js';
 export { checkConfigFile, type ConfigCheck, type CheckOptions } from './run/check.js';

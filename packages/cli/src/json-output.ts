@@ -46,6 +46,22 @@ export interface ReplayCompareJson {
   mismatch?: { step: number; op?: string; expected?: string; actual?: string };
 }
 
+/** `evtchn explore FILE --json`: the page written. */
+export interface ExploreJson {
+  /** The scenario file. */
+  file: string;
+  /** The page written. */
+  out: string;
+  /** The ABI the replayed guest ran on. */
+  abi: string;
+  /** Number of steps in the page. */
+  steps: number;
+  /** The expected `.jsonl` file, with `--expect`. */
+  expected?: string;
+  /** With `--expect`: the first step whose line differs (absent when all match). */
+  firstDifference?: number;
+}
+
 /** `evtchn conform DIR… --json`. Exit 1 when `failed` is not 0. */
 export interface ConformJson {
   /** Vectors whose replay matched. */

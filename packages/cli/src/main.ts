@@ -29,7 +29,8 @@ import type { SweepRow } from './sweep/run-one.js';
 import { ReportFile } from './report/file.js';
 import { RUN_REPORT_SAMPLE_POINTS, runReportHtml } from './report/run-report.js';
 import { sweepReportHtml } from './report/sweep-report.js';
-import type { ConformJson, DumpJson, LsevtchnJson, ReplayCompareJson, ReplayJson, ValidateJson } from './json-output.js';
+import { defaultExploreOut, exploreFile } from './explore/command.js';
+import type { ConformJson, DumpJson, ExploreJson, LsevtchnJson, ReplayCompareJson, ReplayJson, ValidateJson } from './json-output.js';
 
 /** Output streams and environment, replaceable for tests. */
 export interface CliIo {
@@ -150,6 +151,28 @@ function replayCommand(program: Command, ctx: Ctx): void {
       const run = runScenario(readScenario(file));
       if (opts.json) ctx.json<ReplayJson>({ file, steps: run.lines.map((l) => JSON.parse(l) as unknown) });
       else ctx.io.out(run.lines.map((l) => `${l}\n`).join(''));
+    });
+}
+
+/** `evtchn explore`. */
+function exploreCommand(program: Command, ctx: Ctx): void {
+  program
+    .command('explore')
+    .description('step through an evtchn-replay/1 scenario in the browser: writes one self-contained HTML page showing the state each step leaves')
+    .argument('<file>', 'delivery scenario (.json)')
+    .option('-o, --out <file>', 'the page to write (default: NAME.explore.html in the current folder)')
+    .option('--expect <file>', 'show each step beside its expected line (.expected.jsonl), differences highlighted')
+    .option('--json', 'print one JSON document (see docs/guides/command-line.md)')
+    .action((file: string, opts: { out?: string; expect?: string; json?: boolean }) => {
+      const { out, data } = exploreFile(file, opts.out ?? defaultExploreOut(file), opts.expect);
+      const firstDifference = data.firstMismatch >= 0 ? data.firstMismatch : undefined;
+      if (opts.json) ctx.json<ExploreJson>({ file, out, abi: data.abi, steps: data.steps.length, ...(opts.expect !== undefined && { expected: opts.expect, firstDifference }) });
+      else
+        ctx.io.out(
+          `${out}: ${data.steps.length} steps of ${file} (${data.abi})` +
+            (opts.expect === undefined ? '' : firstDifference === undefined ? `, all matching ${opts.expect}` : `, first difference from ${opts.expect} at step ${firstDifference}`) +
+            '\n',
+        );
     });
 }
 
@@ -427,6 +450,7 @@ const COMMANDS: ReadonlyArray<(program: Command, ctx: Ctx) => void> = [
   runCommand,
   validateCommand,
   replayCommand,
+  exploreCommand,
   conformCommand,
   lsevtchnCommand,
   dumpCommand,

@@ -66,8 +66,10 @@ function optInt(step: Record<string, unknown>, key: string, path: string, fallba
 /** One run of a delivery scenario against a freshly built platform. */
 class DeliveryReplay {
   private readonly hv: Hypervisor;
-  private readonly domain: Domain;
-  private readonly guest: LinuxGuest;
+  /** The replayed domain (read by step observers). */
+  readonly domain: Domain;
+  /** The replayed guest's event layer (read by step observers). */
+  readonly guest: LinuxGuest;
   private readonly hc: EventChannelOps;
   private readonly fifo: boolean;
   private readonly reactions = new Map<number, Reaction>();
@@ -245,6 +247,24 @@ class DeliveryReplay {
   }
 }
 
+/**
+ * The replayed guest as an observer sees it after a step: the hypervisor's domain (its port
+ * table, shared info and ABI half) and the Linux guest layer (its IRQ tables). Read it, never
+ * change it: the replay goes on from this state.
+ */
+export interface DeliveryStepView {
+  /** Index of the step in the scenario. */
+  readonly index: number;
+  /** The step as written in the scenario. */
+  readonly step: Readonly<Record<string, unknown>>;
+  /** The step's output line. */
+  readonly line: string;
+  /** The replayed domain, hypervisor side. */
+  readonly domain: Domain;
+  /** The replayed guest's Linux event layer. */
+  readonly guest: LinuxGuest;
+}
+
 /** Options of {@link runDeliveryReplay} and {@link replayDelivery}. */
 export interface DeliveryReplayOptions {
   /**
@@ -253,6 +273,11 @@ export interface DeliveryReplayOptions {
    * (FIFO priorities on `bind`).
    */
   readonly abis?: readonly Plugin<'abi'>[];
+  /**
+   * Called after every step with the state it left (the explorer records each step this way);
+   * the replay's output does not depend on it.
+   */
+  readonly onStep?: (view: DeliveryStepView) => void;
 }
 
 /** What {@link replayDelivery} produced. */
@@ -284,9 +309,13 @@ export interface DeliveryReplayResult {
  */
 export function replayDelivery(scenario: unknown, options: DeliveryReplayOptions = {}): DeliveryReplayResult {
   const { steps, replay } = prepare(scenario, options);
+  const onStep = options.onStep;
   const lines = steps.map((raw, i) => {
     const path = `$.steps[${i}]`;
-    return JSON.stringify(replay.step(expectObject(raw, path), path));
+    const step = expectObject(raw, path);
+    const line = JSON.stringify(replay.step(step, path));
+    onStep?.({ index: i, step, line, domain: replay.domain, guest: replay.guest });
+    return line;
   });
   return { lines, abi: replay.abi };
 }

@@ -19,6 +19,7 @@ export {
   runDeliveryReplay,
   replayDelivery,
   type DeliveryReplayOptions,
+  type DeliveryStepView,
   type DeliveryReplayResult,
   type ReplayRun,
   type ReplayMismatch,

@@ -76,4 +76,4 @@ export function replayAndCompare(file: string, expectedFile: string): { run: Rep
 export { firstMismatch, jsonlLines, type ReplayMismatch } from './compare.js';
 export { ScenarioError } from './scenario.js';
 export { replayHypercalls, runHypercallReplay } from './hypercall.js';
-export { runDeliveryReplay, replayDelivery, type DeliveryReplayOptions, type DeliveryReplayResult } from './delivery.js';
+export { runDeliveryReplay, replayDelivery, type DeliveryReplayOptions, type DeliveryReplayResult, type DeliveryStepView } from './delivery.js';
