@@ -50,8 +50,10 @@ export interface ReplayCompareJson {
 export interface ExploreJson {
   /** The scenario file. */
   file: string;
-  /** The page written. */
-  out: string;
+  /** The page written (absent with `--serve` alone). */
+  out?: string;
+  /** With `--serve`: the page's address on 127.0.0.1. */
+  url?: string;
   /** The ABI the replayed guest ran on. */
   abi: string;
   /** Number of steps in the page. */

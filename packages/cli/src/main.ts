@@ -30,6 +30,7 @@ import { ReportFile } from './report/file.js';
 import { RUN_REPORT_SAMPLE_POINTS, runReportHtml } from './report/run-report.js';
 import { sweepReportHtml } from './report/sweep-report.js';
 import { defaultExploreOut, exploreFile } from './explore/command.js';
+import { serveExplorer } from './explore/serve.js';
 import type { ConformJson, DumpJson, ExploreJson, LsevtchnJson, ReplayCompareJson, ReplayJson, ValidateJson } from './json-output.js';
 
 /** Output streams and environment, replaceable for tests. */
@@ -42,6 +43,11 @@ export interface CliIo {
   progress?: ProgressStream;
   /** Environment (default process.env): `NO_COLOR`, `TERM`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Ends commands that run until stopped (`explore --serve`); without it they run until the
+   * process is interrupted.
+   */
+  signal?: AbortSignal;
 }
 
 const processIo: CliIo = {
@@ -154,6 +160,14 @@ function replayCommand(program: Command, ctx: Ctx): void {
     });
 }
 
+/** Resolves when `signal` aborts; never without one (the process ends on Ctrl-C). */
+function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) resolve();
+    signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
 /** `evtchn explore`. */
 function exploreCommand(program: Command, ctx: Ctx): void {
   program
@@ -162,17 +176,36 @@ function exploreCommand(program: Command, ctx: Ctx): void {
     .argument('<file>', 'delivery scenario (.json)')
     .option('-o, --out <file>', 'the page to write (default: NAME.explore.html in the current folder)')
     .option('--expect <file>', 'show each step beside its expected line (.expected.jsonl), differences highlighted')
+    .option('--serve', 'serve the page on 127.0.0.1 instead of writing it (until Ctrl-C); with -o, write it too')
+    .option('--port <n>', 'TCP port for --serve (default: any free port)')
     .option('--json', 'print one JSON document (see docs/guides/command-line.md)')
-    .action((file: string, opts: { out?: string; expect?: string; json?: boolean }) => {
-      const { out, data } = exploreFile(file, opts.out ?? defaultExploreOut(file), opts.expect);
+    .action(async (file: string, opts: { out?: string; expect?: string; serve?: boolean; port?: string; json?: boolean }, command: Command) => {
+      if (opts.port !== undefined && !opts.serve) command.error('error: --port needs --serve');
+      const port = opts.port === undefined ? 0 : parseIntArg('--port', opts.port, 65535);
+      const out = opts.out ?? (opts.serve ? undefined : defaultExploreOut(file));
+      const { data, html } = exploreFile(file, out, opts.expect);
       const firstDifference = data.firstMismatch >= 0 ? data.firstMismatch : undefined;
-      if (opts.json) ctx.json<ExploreJson>({ file, out, abi: data.abi, steps: data.steps.length, ...(opts.expect !== undefined && { expected: opts.expect, firstDifference }) });
+      const server = opts.serve ? await serveExplorer(html, port) : undefined;
+      if (opts.json)
+        ctx.json<ExploreJson>({
+          file,
+          ...(out !== undefined && { out }),
+          ...(server && { url: server.url }),
+          abi: data.abi,
+          steps: data.steps.length,
+          ...(opts.expect !== undefined && { expected: opts.expect, firstDifference }),
+        });
       else
         ctx.io.out(
-          `${out}: ${data.steps.length} steps of ${file} (${data.abi})` +
+          `${[out, server?.url].filter(Boolean).join(' and ')}: ${data.steps.length} steps of ${file} (${data.abi})` +
             (opts.expect === undefined ? '' : firstDifference === undefined ? `, all matching ${opts.expect}` : `, first difference from ${opts.expect} at step ${firstDifference}`) +
             '\n',
         );
+      if (server) {
+        if (!opts.json) ctx.io.err('serving on the loopback interface until interrupted (Ctrl-C)\n');
+        await untilAborted(ctx.io.signal);
+        await server.close();
+      }
     });
 }
 

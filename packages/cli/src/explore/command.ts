@@ -9,10 +9,12 @@ import { ReportFile } from '../report/file.js';
 import { captureReplay, type ExploreData } from './capture.js';
 import { explorerHtml } from './page.js';
 
-/** What {@link exploreFile} wrote. */
+/** What {@link exploreFile} made. */
 export interface ExploreResult {
-  /** The page's path. */
-  readonly out: string;
+  /** The page's path, when it was written. */
+  readonly out?: string;
+  /** The page. */
+  readonly html: string;
   /** The captured steps. */
   readonly data: ExploreData;
 }
@@ -20,11 +22,11 @@ export interface ExploreResult {
 /**
  * Writes the explorer page of a delivery scenario.
  * @param file - the scenario (`evtchn-replay/1`)
- * @param out - where the page goes (checked writable before the replay)
+ * @param out - where the page goes (checked writable before the replay); `undefined`: not written
  * @param expectFile - an `.expected.jsonl` to show beside each step's output
  * @throws ScenarioError for an unreadable or malformed scenario, ConfigError for an unwritable `out`
  */
-export function exploreFile(file: string, out: string, expectFile?: string): ExploreResult {
+export function exploreFile(file: string, out: string | undefined, expectFile?: string): ExploreResult {
   const scenario = readJson(file);
   const format = (scenario as { format?: unknown } | null)?.format;
   if (format !== 'evtchn-replay/1')
@@ -37,16 +39,17 @@ export function exploreFile(file: string, out: string, expectFile?: string): Exp
       throw new ScenarioError(expectFile, `cannot read: ${(e as Error).message}`);
     }
   }
-  const page = new ReportFile(out, '--out');
+  const page = out === undefined ? undefined : new ReportFile(out, '--out');
   let data: ExploreData;
   try {
     data = captureReplay(scenario, basename(file), expected);
   } catch (e) {
-    page.discard();
+    page?.discard();
     throw e;
   }
-  page.write(explorerHtml(data));
-  return { out, data };
+  const html = explorerHtml(data);
+  page?.write(html);
+  return { ...(out !== undefined && { out }), html, data };
 }
 
 /** The default page name for a scenario: `NAME.explore.html` in the current folder. */

@@ -116,4 +116,27 @@ describe('evtchn explore: the command', () => {
     expect(await main(['explore', bad, '-o', join(dir, 'g.html')], io)).toBe(2);
     expect(io.stderr).toContain('$.steps[1].port');
   });
+
+  it('serves the page on 127.0.0.1 with --serve until stopped, and refuses --port without it', async () => {
+    const stop = new AbortController();
+    const io = capture();
+    io.signal = stop.signal;
+    const done = main(['explore', vector('hand_03_2l_ascending_then_resume.json'), '--serve', '--json'], io);
+    let url: string | undefined;
+    for (let i = 0; i < 200 && url === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      if (io.stdout.trim().endsWith('}')) url = (JSON.parse(io.stdout) as { url: string }).url;
+    }
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const page = await fetch(url!);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('hand_03_2l_ascending_then_resume.json');
+    expect((await fetch(new URL('/etc/passwd', url))).status).toBe(404);
+    stop.abort();
+    expect(await done).toBe(0);
+    const usage = capture();
+    expect(await main(['explore', vector('hand_03_2l_ascending_then_resume.json'), '--port', '8080'], usage)).toBe(2);
+    expect(usage.stderr).toContain('--port needs --serve');
+  });
 });
