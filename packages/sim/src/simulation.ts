@@ -242,7 +242,8 @@ interface SpiState {
   readonly latencies: LogHistogram;
 }
 
-interface PortStats {
+/** One port's running counts during a run (the report's {@link PortRunRow} is made from them). */
+export interface PortStats {
   sent: number;
   coalesced: number;
   delivered: number;

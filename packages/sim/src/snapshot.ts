@@ -31,7 +31,7 @@ import {
   type TimerId,
 } from '@evtchn/core';
 import type { SeededRandom } from './rng.js';
-import type { SimulationOptions, SpiRunStats } from './simulation.js';
+import type { PortStats, SimulationOptions, SpiRunStats } from './simulation.js';
 
 /** The `format` of a run snapshot. */
 export const RUN_SNAPSHOT_FORMAT = 'evtchn-lab/run';
@@ -61,14 +61,6 @@ interface Stream {
   readonly tick: () => void;
 }
 
-interface PortStats {
-  sent: number;
-  coalesced: number;
-  delivered: number;
-  waits: number;
-  waitSum: number;
-  waitMax: number;
-}
 
 /** The parts of a Simulation its snapshot reads and writes (private fields, seen from here). */
 export interface RunInternals {

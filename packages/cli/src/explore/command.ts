@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { jsonlLines, ScenarioError } from '@evtchn/conformance';
+import { jsonlLines, readScenario, ScenarioError } from '@evtchn/conformance';
 import { ReportFile } from '../report/file.js';
 import { captureReplay, type ExploreData } from './capture.js';
 import { explorerHtml } from './page.js';
@@ -27,7 +27,7 @@ export interface ExploreResult {
  * @throws ScenarioError for an unreadable or malformed scenario, ConfigError for an unwritable `out`
  */
 export function exploreFile(file: string, out: string | undefined, expectFile?: string): ExploreResult {
-  const scenario = readJson(file);
+  const scenario = readScenario(file);
   const format = (scenario as { format?: unknown } | null)?.format;
   if (format !== 'evtchn-replay/1')
     throw new ScenarioError(`${file}: $.format`, `the explorer steps through evtchn-replay/1 delivery scenarios, got ${JSON.stringify(format)}`);
@@ -55,18 +55,4 @@ export function exploreFile(file: string, out: string | undefined, expectFile?: 
 /** The default page name for a scenario: `NAME.explore.html` in the current folder. */
 export function defaultExploreOut(file: string): string {
   return `${basename(file).replace(/\.json$/i, '')}.explore.html`;
-}
-
-function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ScenarioError(file, `cannot read: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new ScenarioError(file, `not valid JSON: ${(e as Error).message}`);
-  }
 }
