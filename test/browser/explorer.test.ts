@@ -133,4 +133,29 @@ describe.skipIf(skip !== undefined)('the explorer in Chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('steps through a run of the Arm example: a domain picker, the vGIC list registers and the pCPUs, no error', async () => {
+    const out = join(dir, 'arm-run.html');
+    expect(await main(['explore', join(root, 'examples/arm-vtimer/platform.yaml'), '--duration', '2ms', '-o', out], quiet)).toBe(0);
+    const { page, errors } = await openSelfContained(browser, pathToFileURL(out).href);
+    expect(await page.isVisible('#domain')).toBe(true);
+    const options = await page.$$eval('#domain option', (els) => els.length);
+    expect(options).toBeGreaterThan(1);
+    for (let o = 0; o < options; o++) {
+      await page.selectOption('#domain', String(o));
+      await page.keyboard.press('End');
+      expect(await page.locator('#arch .chip').count()).toBeGreaterThan(0);
+      expect(await page.textContent('#arch')).toMatch(/running on pCPU|not running/);
+    }
+    // Some step shows a handler of the picked domain running, named from the run's trace.
+    let handled = '';
+    for (let i = 0; i < 60 && !handled; i++) {
+      await page.keyboard.press(i === 0 ? 'Home' : 'ArrowRight');
+      handled = (await page.textContent('#handlers')) ?? '';
+    }
+    expect(handled).toMatch(/handlers ran for port \d+/);
+    await keepScreenshot(page, 'explorer-arm-run');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

@@ -24,6 +24,11 @@
   var FIFO_P = 0x80000000, FIFO_M = 0x40000000, FIFO_L = 0x20000000, FIFO_B = 0x10000000, LINK_MASK = 0x1ffff;
   var steps = data.steps;
   var n = steps.length;
+  /** The domain shown (a run has several; a replay one, whose cells have no prefix). */
+  var dom = data.domains[0];
+  function K(name) {
+    return dom.prefix + name;
+  }
   var keyframes = [];
   var current = 0;
   var timer = null;
@@ -68,7 +73,8 @@
   }
   function ports(state) {
     var out = [];
-    for (var k in state) if (k.indexOf('port:') === 0) out.push(+k.slice(5));
+    var head = K('port:');
+    for (var k in state) if (k.indexOf(head) === 0) out.push(+k.slice(head.length));
     return out.sort(function (a, b) {
       return a - b;
     });
@@ -118,6 +124,20 @@
       $('verdict').textContent = '';
     }
     $('op').textContent = '#' + i + '  ' + stepText(s.step);
+    if (data.kind === 'run') {
+      // A run's step lines are its trace events of the instant; name this domain's handler runs.
+      var handled = [];
+      line.split('\n').forEach(function (l) {
+        try {
+          var ev = JSON.parse(l);
+          if (ev.ev === 'handle' && ev.dom === dom.id) handled.push('port ' + ev.port + ' (IRQ ' + ev.irq + ') on vCPU ' + ev.cpu);
+        } catch (e) {
+          /* not a trace line */
+        }
+      });
+      $('handlers').textContent = handled.length ? dom.name + ': handlers ran for ' + handled.join(', ') : '';
+      return;
+    }
     var ran = Array.isArray(parsed.delivered)
       ? parsed.delivered.length
         ? 'handlers ran for ports ' + parsed.delivered.join(', ') + ' (in this order), each returning IRQ_HANDLED'
@@ -128,7 +148,7 @@
 
   /** One row of the port table; bits that changed from `o` (the previous step) are outlined when `changed`. */
   function portRow(p, c, o, changed) {
-    var fifo = data.abi === 'fifo';
+    var fifo = dom.abi === 'fifo';
     function cellBit(idx, name) {
       return '<td class="b">' + bit(c[idx], changed && (!o || o[idx] !== c[idx]), name) + '</td>';
     }
@@ -168,7 +188,7 @@
     var list = ports(state);
     var keys = list.join(',');
     var isChanged = function (p) {
-      return Object.prototype.hasOwnProperty.call(changes, 'port:' + p);
+      return Object.prototype.hasOwnProperty.call(changes, K('port:' + p));
     };
     if (keys === table.keys) {
       // The same ports: redraw only the rows whose state or outline differs from what is shown,
@@ -176,11 +196,11 @@
       var tpl = doc.createElement('tbody');
       var outlined = {};
       list.forEach(function (p) {
-        var c = state['port:' + p];
+        var c = state[K('port:' + p)];
         var changed = isChanged(p);
         if (changed) outlined[p] = true;
         if (!changed && !table.outlined[p] && sameCell(table.cells[p], c)) return;
-        tpl.innerHTML = portRow(p, c, prev['port:' + p], changed);
+        tpl.innerHTML = portRow(p, c, prev[K('port:' + p)], changed);
         var row = tpl.firstChild;
         table.rows[p].replaceWith(row);
         table.rows[p] = row;
@@ -189,9 +209,9 @@
       table.outlined = outlined;
       return;
     }
-    var fifo = data.abi === 'fifo';
+    var fifo = dom.abi === 'fifo';
     var rows = list.map(function (p) {
-      return portRow(p, state['port:' + p], prev['port:' + p], isChanged(p));
+      return portRow(p, state[K('port:' + p)], prev[K('port:' + p)], isChanged(p));
     });
     var head =
       '<tr><th>port</th><th>state</th><th>vCPU</th><th title="pending">P</th><th title="masked">M</th><th title="linked on a queue (busy)">L</th>' +
@@ -213,7 +233,7 @@
     for (var e = 0; e < els.length; e++) {
       var p = +els[e].getAttribute('data-port');
       table.rows[p] = els[e];
-      table.cells[p] = state['port:' + p];
+      table.cells[p] = state[K('port:' + p)];
       if (isChanged(p)) table.outlined[p] = true;
     }
   }
@@ -231,15 +251,15 @@
   function renderTwoLevel(state, prev) {
     var html = '';
     var perSel = data.wordBits;
-    for (var v = 0; v < data.vcpus; v++) {
-      var sel = state['sel:' + v] || [0, 0];
-      var psel = prev['sel:' + v] || [0, 0];
+    for (var v = 0; v < dom.vcpus; v++) {
+      var sel = state[K('sel:' + v)] || [0, 0];
+      var psel = prev[K('sel:' + v)] || [0, 0];
       html += grid('vCPU ' + v + ' evtchn_pending_sel', sel, psel, perSel, function (b) {
         return 'selector bit ' + b + ': ports ' + b * perSel + '..' + (b * perSel + perSel - 1);
       });
     }
     var halves = 0;
-    while (state['pend:' + halves] !== undefined) halves++;
+    while (state[K('pend:' + halves)] !== undefined) halves++;
     var words = Math.ceil((halves * 32) / perSel);
     html += '<p class="muted">evtchn_pending and evtchn_mask, one row per ' + perSel + '-bit word (word w holds ports w×' + perSel + ' … w×' + perSel + '+' + (perSel - 1) + ')</p>';
     for (var w = 0; w < words; w++) {
@@ -247,10 +267,10 @@
       var pv = [], pp = [], mv = [], mp = [];
       for (var h = 0; h < halfPer; h++) {
         var idx = w * halfPer + h;
-        pv.push(state['pend:' + idx] || 0);
-        pp.push(prev['pend:' + idx] || 0);
-        mv.push(state['mask:' + idx] || 0);
-        mp.push(prev['mask:' + idx] || 0);
+        pv.push(state[K('pend:' + idx)] || 0);
+        pp.push(prev[K('pend:' + idx)] || 0);
+        mv.push(state[K('mask:' + idx)] || 0);
+        mp.push(prev[K('mask:' + idx)] || 0);
       }
       var base = w * perSel;
       var title = function (b) {
@@ -263,10 +283,10 @@
 
   function renderFifo(state, prev) {
     var html = '';
-    for (var v = 0; v < data.vcpus; v++) {
-      var cb = state['cb:' + v];
-      var pcb = prev['cb:' + v];
-      var tails = state['tail:' + v] || [];
+    for (var v = 0; v < dom.vcpus; v++) {
+      var cb = state[K('cb:' + v)];
+      var pcb = prev[K('cb:' + v)];
+      var tails = state[K('tail:' + v)] || [];
       html += '<h4>vCPU ' + v + '</h4>';
       if (!cb) {
         html += '<p class="muted">no control block registered</p>';
@@ -285,7 +305,7 @@
         // so once the guest has consumed the queue it is stale: follow it only through LINKED
         // events (the queue proper).
         while (p !== 0 && !seen[p] && chain.length < 4096) {
-          var c = state['port:' + p];
+          var c = state[K('port:' + p)];
           if (!c || c[6] < 0 || (c[6] & FIFO_L) === 0) break;
           seen[p] = true;
           chain.push(p);
@@ -311,12 +331,51 @@
 
   function renderUpcalls(state, prev) {
     var html = '';
-    for (var v = 0; v < data.vcpus; v++) {
-      var u = state['upcall:' + v] || [0, 0];
-      var pu = prev['upcall:' + v] || [0, 0];
+    for (var v = 0; v < dom.vcpus; v++) {
+      var u = state[K('upcall:' + v)] || [0, 0];
+      var pu = prev[K('upcall:' + v)] || [0, 0];
       html += '<span class="vcpu">vCPU ' + v + ': upcall pending ' + bit(u[0], u[0] !== pu[0], 'evtchn_upcall_pending') + ' masked ' + bit(u[1], u[1] !== pu[1], 'evtchn_upcall_mask') + '</span>';
     }
     $('upcalls').innerHTML = html;
+  }
+
+  /** A 256-bit vLAPIC register (8 words) as a grid, vector v at bit v. */
+  function vectorGrid(label, words, prevWords) {
+    var set = [];
+    for (var b = 0; b < 256; b++) if ((words[b >> 5] >>> (b & 31)) & 1) set.push('0x' + b.toString(16));
+    var g = grid(label, words, prevWords, 256, function (x) {
+      return 'vector ' + x + ' (0x' + x.toString(16) + ')';
+    });
+    return '<div class="vectors">' + g + '<span class="muted"> ' + (set.length ? set.join(' ') : 'none') + '</span></div>';
+  }
+
+  function renderArch(state, prev) {
+    var html = '';
+    for (var v = 0; v < dom.vcpus; v++) {
+      var parts = [];
+      var pc = state[K('pcpu:' + v)];
+      if (pc !== undefined) {
+        var ppc = prev[K('pcpu:' + v)];
+        parts.push('<span' + (pc !== ppc ? ' class="changed" data-changed="1"' : '') + '>' + (pc >= 0 ? 'running on pCPU ' + pc : 'not running') + '</span>');
+      }
+      var lapic = state[K('lapic:' + v)];
+      var lrs = state[K('lr:' + v)];
+      if (lapic) {
+        var pl = prev[K('lapic:' + v)] || [];
+        parts.push(vectorGrid('IRR', lapic.slice(0, 8), pl.slice(0, 8)) + vectorGrid('ISR', lapic.slice(8, 16), pl.slice(8, 16)));
+      } else if (lrs) {
+        var plr = prev[K('lr:' + v)] || [];
+        var items = [];
+        for (var j = 0; j + 3 < lrs.length; j += 4) {
+          var changed = plr[j] !== lrs[j] || plr[j + 1] !== lrs[j + 1] || plr[j + 2] !== lrs[j + 2];
+          var text = lrs[j] < 0 ? 'empty' : 'virq ' + lrs[j] + (lrs[j + 1] ? ' pending' : '') + (lrs[j + 2] ? ' active' : '') + ' prio ' + lrs[j + 3];
+          items.push('<span class="chip' + (changed ? ' changed" data-changed="1"' : '"') + '>LR' + j / 4 + ': ' + text + '</span>');
+        }
+        parts.push('<div>' + items.join(' ') + '</div>');
+      }
+      if (parts.length) html += '<div class="archv"><h4>vCPU ' + v + '</h4>' + parts.join('') + '</div>';
+    }
+    $('arch').innerHTML = html || '<p class="muted">' + (data.arch === 'null' ? "core's null architecture: no interrupt hardware to show (each upcall runs on its vCPU)" : 'nothing to show') + '</p>';
   }
 
   function renderList() {
@@ -351,9 +410,11 @@
     var changes = steps[i].changes;
     renderStep(i);
     renderPorts(state, prev, changes);
-    if (data.abi === 'fifo') renderFifo(state, prev);
+    if (dom.abi === 'fifo') renderFifo(state, prev);
     else renderTwoLevel(state, prev);
     renderUpcalls(state, prev);
+    renderArch(state, prev);
+    $('abi-title').textContent = dom.abi === 'fifo' ? 'FIFO: control blocks and queues' : '2-level: selector, pending and mask words';
     $('pos').textContent = 'step ' + i + ' of ' + (n - 1);
     $('jump').value = String(i);
     var old = doc.querySelector('#steps .step.current');
@@ -385,6 +446,20 @@
   }
 
   renderList();
+  var picker = $('domain');
+  if (data.domains.length > 1) {
+    picker.innerHTML = data.domains
+      .map(function (d, j) {
+        return '<option value="' + j + '">' + esc(d.name) + ' (domain ' + d.id + ', ' + esc(d.abi) + ', ' + d.vcpus + ' vCPU' + (d.vcpus === 1 ? '' : 's') + ')</option>';
+      })
+      .join('');
+    picker.hidden = false;
+    picker.onchange = function () {
+      dom = data.domains[+picker.value];
+      table.keys = null;
+      go(current);
+    };
+  }
   $('first').onclick = function () {
     go(0);
   };

@@ -29,7 +29,7 @@ import type { SweepRow } from './sweep/run-one.js';
 import { ReportFile } from './report/file.js';
 import { RUN_REPORT_SAMPLE_POINTS, runReportHtml } from './report/run-report.js';
 import { sweepReportHtml } from './report/sweep-report.js';
-import { defaultExploreOut, exploreFile } from './explore/command.js';
+import { DEFAULT_EXPLORE_DURATION, DEFAULT_EXPLORE_MAX_STEPS, defaultExploreOut, exploreFile } from './explore/command.js';
 import { serveExplorer } from './explore/serve.js';
 import type { ConformJson, DumpJson, ExploreJson, LsevtchnJson, ReplayCompareJson, ReplayJson, ValidateJson } from './json-output.js';
 
@@ -172,18 +172,25 @@ function untilAborted(signal: AbortSignal | undefined): Promise<void> {
 function exploreCommand(program: Command, ctx: Ctx): void {
   program
     .command('explore')
-    .description('step through an evtchn-replay/1 scenario in the browser: writes one self-contained HTML page showing the state each step leaves')
-    .argument('<file>', 'delivery scenario (.json)')
+    .description('step through an evtchn-replay/1 scenario, or a run of a configuration, in the browser: one self-contained HTML page showing the state each step leaves')
+    .argument('<file>', 'delivery scenario (.json) or platform configuration (YAML/JSON)')
     .option('-o, --out <file>', 'the page to write (default: NAME.explore.html in the current folder)')
     .option('--expect <file>', 'show each step beside its expected line (.expected.jsonl), differences highlighted')
+    .option('--duration <time>', `a configuration: virtual time to run (default ${DEFAULT_EXPLORE_DURATION})`)
+    .option('--seed <n>', "a configuration: seed of the workloads (default: run.seed, else 1)")
+    .option('--max-steps <n>', `a configuration: clock instants recorded at most (default ${DEFAULT_EXPLORE_MAX_STEPS})`)
     .option('--serve', 'serve the page on 127.0.0.1 instead of writing it (until Ctrl-C); with -o, write it too')
     .option('--port <n>', 'TCP port for --serve (default: any free port)')
     .option('--json', 'print one JSON document (see docs/guides/command-line.md)')
-    .action(async (file: string, opts: { out?: string; expect?: string; serve?: boolean; port?: string; json?: boolean }, command: Command) => {
+    .action(async (file: string, opts: { out?: string; expect?: string; duration?: string; seed?: string; maxSteps?: string; serve?: boolean; port?: string; json?: boolean }, command: Command) => {
       if (opts.port !== undefined && !opts.serve) command.error('error: --port needs --serve');
       const port = opts.port === undefined ? 0 : parseIntArg('--port', opts.port, 65535);
       const out = opts.out ?? (opts.serve ? undefined : defaultExploreOut(file));
-      const { data, html } = exploreFile(file, out, opts.expect);
+      const { data, html } = await exploreFile(file, out, opts.expect, {
+        duration: opts.duration,
+        seed: opts.seed === undefined ? undefined : parseIntArg('--seed', opts.seed, 0xffffffff),
+        maxSteps: opts.maxSteps === undefined ? undefined : Math.max(1, parseIntArg('--max-steps', opts.maxSteps, 1_000_000)),
+      });
       const firstDifference = data.firstMismatch >= 0 ? data.firstMismatch : undefined;
       const server = opts.serve ? await serveExplorer(html, port) : undefined;
       if (opts.json)

@@ -14,6 +14,7 @@
  *   hypervisor's 16 queue tails of vCPU V
  */
 import { ECS, type Domain } from '@evtchn/core';
+import type { LinuxGuest } from '@evtchn/guest-linux';
 import { firstMismatch, replayDelivery, type DeliveryStepView } from '@evtchn/conformance';
 
 /** One cell of the explorer's state: a number or a tuple of numbers. */
@@ -33,13 +34,33 @@ export interface ExploreStep {
   readonly changes: Readonly<Record<string, ExploreCell | null>>;
 }
 
+/** One domain the page shows; its cells are named after `prefix`. */
+export interface ExploreDomain {
+  /** Domain id. */
+  readonly id: number;
+  /** Its name (configuration `name`, else `domN`; a replay's guest is `guest`). */
+  readonly name: string;
+  /** The ABI its guest runs on. */
+  readonly abi: string;
+  /** Its vCPUs. */
+  readonly vcpus: number;
+  /** What its cells' names start with (`''` in a replay, `d3/` in a run). */
+  readonly prefix: string;
+}
+
 /** Everything the explorer page needs. */
 export interface ExploreData {
-  /** The scenario's file name, for the title. */
+  /** A replay scenario's steps, or a run's clock instants. */
+  readonly kind: 'replay' | 'run';
+  /** The file's name, for the title. */
   readonly title: string;
-  /** The scenario's ABI. */
+  /** The architecture (`null` for replays: core's null architecture). */
+  readonly arch: string;
+  /** The domains shown. */
+  readonly domains: readonly ExploreDomain[];
+  /** The ABI of the first domain (a replay's only one). */
   readonly abi: string;
-  /** vCPUs of the replayed guest. */
+  /** vCPUs of the first domain. */
   readonly vcpus: number;
   /** The guest's word size in bits (2-level: 64 ports per selector bit). */
   readonly wordBits: number;
@@ -66,17 +87,25 @@ const QUEUES = 16;
 /** The current state of the replayed guest as cells (what one step's changes are computed from). */
 export function cellsOf(view: DeliveryStepView, vcpus: number): Map<string, ExploreCell> {
   const cells = new Map<string, ExploreCell>();
-  const { domain, guest } = view;
+  domainCells(cells, '', view.domain, view.guest, vcpus);
+  return cells;
+}
+
+/**
+ * Adds one domain's cells to `cells`, each name after `prefix` (`''` for a replay's single
+ * domain, `d3/` for domain 3 of a run). `guest` is absent for a domain without the Linux layer.
+ */
+export function domainCells(cells: Map<string, ExploreCell>, prefix: string, domain: Domain, guest: LinuxGuest | undefined, vcpus: number): void {
   const abi = domain.abi;
   const fifo = isFifoInspect(abi) ? abi : undefined;
   const ch = domain.channels;
   for (let port = 1; port < ch.capacity; port++) {
     const ecs = ch.state[port]!;
-    const irq = guest.irqFromEvtchn(port);
+    const irq = guest ? guest.irqFromEvtchn(port) : -1;
     if (ecs === ECS.FREE && irq < 0) continue;
-    const info = irq >= 0 ? guest.irqInfo(irq) : undefined;
+    const info = irq >= 0 ? guest?.irqInfo(irq) : undefined;
     const word = fifo?.eventWord(port);
-    cells.set(`port:${port}`, [
+    cells.set(`${prefix}port:${port}`, [
       ecs,
       ch.notifyVcpu[port]!,
       abi.isPending(port) ? 1 : 0,
@@ -90,25 +119,32 @@ export function cellsOf(view: DeliveryStepView, vcpus: number): Map<string, Expl
     ]);
   }
   const si = domain.sharedInfo;
-  for (let v = 0; v < vcpus; v++) cells.set(`upcall:${v}`, [si.upcallPending[v]!, si.upcallMask[v]!]);
+  for (let v = 0; v < vcpus; v++) cells.set(`${prefix}upcall:${v}`, [si.upcallPending[v]!, si.upcallMask[v]!]);
   if (fifo) {
     for (let v = 0; v < vcpus; v++) {
       const cb = fifo.controlBlock(v);
-      if (cb) cells.set(`cb:${v}`, [cb.ready, ...cb.heads]);
+      if (cb) cells.set(`${prefix}cb:${v}`, [cb.ready, ...cb.heads]);
       const tails: number[] = [];
       for (let q = 0; q < QUEUES; q++) tails.push(fifo.queueTail(v, q));
-      cells.set(`tail:${v}`, tails);
+      cells.set(`${prefix}tail:${v}`, tails);
     }
   } else {
     // Only the words that can hold the domain's ports: 32 ports per half.
     const halves = Math.min(si.evtchnPending.length, Math.ceil(ch.capacity / 32));
     for (let i = 0; i < halves; i++) {
-      cells.set(`pend:${i}`, si.evtchnPending[i]!);
-      cells.set(`mask:${i}`, si.evtchnMask[i]!);
+      cells.set(`${prefix}pend:${i}`, si.evtchnPending[i]!);
+      cells.set(`${prefix}mask:${i}`, si.evtchnMask[i]!);
     }
-    for (let v = 0; v < vcpus; v++) cells.set(`sel:${v}`, [si.pendingSel[2 * v]!, si.pendingSel[2 * v + 1]!]);
+    for (let v = 0; v < vcpus; v++) cells.set(`${prefix}sel:${v}`, [si.pendingSel[2 * v]!, si.pendingSel[2 * v + 1]!]);
   }
-  return cells;
+}
+
+/** The cells that changed from `prev` to `cells` (`null`: gone). */
+export function changedCells(prev: ReadonlyMap<string, ExploreCell>, cells: ReadonlyMap<string, ExploreCell>): Record<string, ExploreCell | null> {
+  const changes: Record<string, ExploreCell | null> = {};
+  for (const [k, v] of cells) if (!sameCell(prev.get(k), v)) changes[k] = v;
+  for (const k of prev.keys()) if (!cells.has(k)) changes[k] = null;
+  return changes;
 }
 
 function sameCell(a: ExploreCell | undefined, b: ExploreCell): boolean {
@@ -135,9 +171,7 @@ export function captureReplay(scenario: unknown, title: string, expected?: reado
   const onStep = (view: DeliveryStepView): void => {
     wordBits = view.guest.abiName === '2level' ? guestWordBits(view.domain) : wordBits;
     const cells = cellsOf(view, vcpus);
-    const changes: Record<string, ExploreCell | null> = {};
-    for (const [k, v] of cells) if (!sameCell(prev.get(k), v)) changes[k] = v;
-    for (const k of prev.keys()) if (!cells.has(k)) changes[k] = null;
+    const changes = changedCells(prev, cells);
     prev = cells;
     const exp = expected?.[view.index];
     const differs = expected ? firstMismatch([view.line], exp === undefined ? [] : [exp]) !== undefined : undefined;
@@ -148,7 +182,17 @@ export function captureReplay(scenario: unknown, title: string, expected?: reado
   // past the last step count as a difference at the end.
   const mismatch = expected ? firstMismatch(lines, expected) : undefined;
   const first = mismatch === undefined ? -1 : Math.min(mismatch.step, steps.length - 1);
-  return { title, abi: abi.name, vcpus, wordBits, steps, firstMismatch: first };
+  return {
+    kind: 'replay',
+    title,
+    arch: 'null',
+    domains: [{ id: 1, name: 'guest', abi: abi.name, vcpus, prefix: '' }],
+    abi: abi.name,
+    vcpus,
+    wordBits,
+    steps,
+    firstMismatch: first,
+  };
 }
 
 /** 2-level: ports per selector bit follow the guest's word size (64 on the replay's 64-bit guests). */

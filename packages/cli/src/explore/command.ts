@@ -1,13 +1,43 @@
 /*
- * `evtchn explore FILE`: replays an `evtchn-replay/1` delivery scenario, records the state each
- * step leaves, and writes the explorer page (one self-contained HTML file).
+ * `evtchn explore FILE`: replays an `evtchn-replay/1` delivery scenario, or runs a platform
+ * configuration one clock instant at a time, records the state each step leaves, and writes
+ * the explorer page (one self-contained HTML file).
  */
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { ConfigError, parseDuration } from '@evtchn/core';
 import { jsonlLines, readScenario, ScenarioError } from '@evtchn/conformance';
+import { Simulation } from '@evtchn/sim';
 import { ReportFile } from '../report/file.js';
+import { loadConfigFile, RunSetupError } from '../run/command.js';
+import { resolvePlugins, type PluginResolveOptions } from '../run/plugins.js';
 import { captureReplay, type ExploreData } from './capture.js';
+import { captureRun } from './capture-run.js';
 import { explorerHtml } from './page.js';
+
+/** Virtual time a configuration is explored for by default: a few hundred clock instants. */
+export const DEFAULT_EXPLORE_DURATION = '200us';
+/** Clock instants a run's page holds at most by default. */
+export const DEFAULT_EXPLORE_MAX_STEPS = 5000;
+
+/** How {@link exploreFile} runs a configuration (ignored for replay scenarios). */
+export interface ExploreRunOptions {
+  /** Virtual time to run (`200us`, `1ms`); default {@link DEFAULT_EXPLORE_DURATION}. */
+  readonly duration?: string;
+  /** Seed of the workloads (default: the configuration's `run.seed`, else 1). */
+  readonly seed?: number;
+  /** Clock instants recorded at most (default {@link DEFAULT_EXPLORE_MAX_STEPS}). */
+  readonly maxSteps?: number;
+  /** How `module:` plugins may be loaded (as for `run`). */
+  readonly modules?: PluginResolveOptions;
+}
+
+/** Whether `file` holds a replay scenario (JSON with a `format`) rather than a platform configuration. */
+function isScenarioFile(file: string): boolean {
+  if (!/\.json$/i.test(file)) return false;
+  const sc = readScenario(file) as { format?: unknown } | null;
+  return sc !== null && typeof sc === 'object' && 'format' in sc;
+}
 
 /** What {@link exploreFile} made. */
 export interface ExploreResult {
@@ -20,13 +50,18 @@ export interface ExploreResult {
 }
 
 /**
- * Writes the explorer page of a delivery scenario.
- * @param file - the scenario (`evtchn-replay/1`)
+ * Writes the explorer page of a delivery scenario or of a configuration's run.
+ * @param file - the scenario (`evtchn-replay/1`), or a platform configuration (YAML/JSON)
  * @param out - where the page goes (checked writable before the replay); `undefined`: not written
- * @param expectFile - an `.expected.jsonl` to show beside each step's output
+ * @param expectFile - an `.expected.jsonl` to show beside each step's output (scenarios only)
+ * @param run - duration, seed and step limit of a configuration's run
  * @throws ScenarioError for an unreadable or malformed scenario, ConfigError for an unwritable `out`
  */
-export function exploreFile(file: string, out: string | undefined, expectFile?: string): ExploreResult {
+export async function exploreFile(file: string, out: string | undefined, expectFile?: string, run: ExploreRunOptions = {}): Promise<ExploreResult> {
+  if (!isScenarioFile(file)) {
+    if (expectFile !== undefined) throw new ConfigError('--expect compares a replay scenario\'s output; a configuration run has no expected file');
+    return exploreConfig(file, out, run);
+  }
   const scenario = readScenario(file);
   const format = (scenario as { format?: unknown } | null)?.format;
   if (format !== 'evtchn-replay/1')
@@ -52,7 +87,38 @@ export function exploreFile(file: string, out: string | undefined, expectFile?: 
   return { ...(out !== undefined && { out }), html, data };
 }
 
-/** The default page name for a scenario: `NAME.explore.html` in the current folder. */
+/** The default page name for a file: `NAME.explore.html` in the current folder. */
 export function defaultExploreOut(file: string): string {
-  return `${basename(file).replace(/\.json$/i, '')}.explore.html`;
+  return `${basename(file).replace(/\.(json|ya?ml)$/i, '')}.explore.html`;
+}
+
+async function exploreConfig(file: string, out: string | undefined, run: ExploreRunOptions): Promise<ExploreResult> {
+  const cfg = loadConfigFile(file);
+  const plugins = await resolvePlugins(cfg, dirname(resolve(file)), run.modules);
+  const durationNs = parseDuration(run.duration ?? DEFAULT_EXPLORE_DURATION, '--duration');
+  const maxSteps = run.maxSteps ?? DEFAULT_EXPLORE_MAX_STEPS;
+  const page = out === undefined ? undefined : new ReportFile(out, '--out');
+  let pending: string[] = [];
+  let data: ExploreData;
+  try {
+    let sim: Simulation;
+    try {
+      sim = new Simulation(cfg, plugins, { durationNs, seed: run.seed ?? cfg.run?.seed ?? 1, trace: (line) => void pending.push(line) });
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw new RunSetupError(`${file}: ${(e as Error).message}`);
+    }
+    const drainTrace = (): string[] => {
+      const lines = pending;
+      pending = [];
+      return lines;
+    };
+    data = captureRun(sim, { title: basename(file), maxSteps, durationNs, drainTrace });
+  } catch (e) {
+    page?.discard();
+    throw e;
+  }
+  const html = explorerHtml(data);
+  page?.write(html);
+  return { ...(out !== undefined && { out }), html, data };
 }

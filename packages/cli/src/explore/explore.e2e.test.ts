@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { jsonlLines, readScenario, replayDelivery, runDeliveryReplay } from '@evtchn/conformance';
 import { main, type CliIo } from '../index.js';
 import { captureReplay, cellsOf, type ExploreCell } from './capture.js';
+import { exploreFile } from './command.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const vector = (name: string): string => join(root, 'conformance/delivery', name);
@@ -138,5 +139,52 @@ describe('evtchn explore: the command', () => {
     const usage = capture();
     expect(await main(['explore', vector('hand_03_2l_ascending_then_resume.json'), '--port', '8080'], usage)).toBe(2);
     expect(usage.stderr).toContain('--port needs --serve');
+  });
+
+});
+
+describe('evtchn explore: a configuration, one clock instant per step', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evtchn-explore-run-'));
+
+  it('x86: the steps are the run itself: their trace lines, in order, are what evtchn run --trace writes for the same time and seed', async () => {
+    const config = join(root, 'examples/x86-dom0-fifo/platform.yaml');
+    const { data } = await exploreFile(config, join(dir, 'x86.html'), undefined, { duration: '100us', seed: 7 });
+    const trace = join(dir, 'x86.trace');
+    expect(await main(['run', config, '--duration', '100us', '--seed', '7', '--trace', trace, '--json'], capture())).toBe(0);
+    const traced = jsonlLines(readFileSync(trace, 'utf8'));
+    const explored = data.steps.flatMap((s) => (s.line ? s.line.split('\n') : []));
+    expect(explored).toEqual(traced);
+    expect(data.kind).toBe('run');
+    expect(data.domains.map((d) => d.name)).toEqual(['dom0', 'web', 'db', 'batch']);
+    // One step per instant, in time order, every cell named after its domain.
+    const times = data.steps.map((s) => s.step.t as number);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(new Set(times).size).toBe(times.length);
+    const cells = rebuild(data.steps.map((s) => s.changes)).at(-1)!;
+    expect([...cells.keys()].every((k) => /^d\d+\//.test(k))).toBe(true);
+    // Each vCPU of each domain has its vLAPIC's IRR and ISR (8 words each).
+    for (const d of data.domains) for (let v = 0; v < d.vcpus; v++) expect((cells.get(`${d.prefix}lapic:${v}`) as number[]).length).toBe(16);
+  });
+
+  it('Arm: the vGIC list registers and the pCPU of each vCPU are recorded, and the event PPI passes through a list register', async () => {
+    const { data } = await exploreFile(join(root, 'examples/arm-vtimer/platform.yaml'), undefined, undefined, { duration: '3ms', maxSteps: 400 });
+    const states = rebuild(data.steps.map((s) => s.changes));
+    const lrVirqs = new Set<number>();
+    for (const st of states)
+      for (const [k, v] of st)
+        if (k.includes('/lr:')) for (let j = 0; j < (v as number[]).length; j += 4) if ((v as number[])[j]! >= 0) lrVirqs.add((v as number[])[j]!);
+    // Xen's event-channel PPI for a domU is 31 (SPEC §5.1; Xen 4.x xen/include/public/arch-arm.h GUEST_EVTCHN_PPI).
+    expect(lrVirqs.has(31)).toBe(true);
+    const last = states.at(-1)!;
+    for (const d of data.domains) for (let v = 0; v < d.vcpus; v++) expect(last.has(`${d.prefix}pcpu:${v}`)).toBe(true);
+  });
+
+  it('stops at --max-steps and refuses --expect for a configuration', async () => {
+    const config = join(root, 'examples/x86-dom0-fifo/platform.yaml');
+    const { data } = await exploreFile(config, undefined, undefined, { duration: '1ms', maxSteps: 10 });
+    expect(data.steps).toHaveLength(10);
+    const io = capture();
+    expect(await main(['explore', config, '--expect', vector('hand_01_fifo_strict_priority.expected.jsonl'), '-o', join(dir, 'x.html')], io)).toBe(2);
+    expect(io.stderr).toContain('--expect');
   });
 });

@@ -50,10 +50,10 @@ tr.changed td { background: #fff4c2; }
 .pair { display: flex; gap: 24px; flex-wrap: wrap; }
 .queue { font: 12px ui-monospace, monospace; margin: 2px 0; } .queue.changed { background: #fff4c2; } .qlabel { display: inline-block; width: 5em; color: #555; }
 .chip { display: inline-block; border: 1px solid #2d6cdf; border-radius: 8px; padding: 0 6px; }
-.vcpu { margin-right: 18px; } dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; } dt { font-weight: 600; }
+.vcpu { margin-right: 18px; } .vectors .grid { display: inline-block; } .vectors .bit { width: 3px; height: 12px; margin: 0; border-width: 0 0 0 1px; } .archv h4 { margin: 6px 0 2px; } .chip.changed { background: #fff4c2; } span.changed { background: #fff4c2; } #domain { margin-left: 12px; } dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; } dt { font-weight: 600; }
 `;
 
-function legend(abi: string): string {
+function legend(data: ExploreData): string {
   const common: Array<[string, string]> = [
     ['P (pending)', 'the port has an event waiting: the hypervisor set it on EVTCHNOP_send and the guest clears it when it handles the event'],
     ['M (masked)', 'the guest does not want upcalls for it (Linux masks a port while it is not requested, disabled, or being handled with a late EOI)'],
@@ -74,8 +74,22 @@ function legend(abi: string): string {
     ['evtchn_pending_sel', 'per vCPU: bit w says word w of evtchn_pending may have a pending, unmasked port for this vCPU'],
     ['pending / mask words', 'the shared-info bitmaps: bit b of word w is port w × word size + b'],
   ];
-  const rows = [...common, ...(abi === 'fifo' ? fifo : twoLevel)];
+  const arch: Array<[string, string]> =
+    data.arch === 'x86'
+      ? [['IRR / ISR', "the vCPU's vLAPIC: vectors requested (IRR) and in service (ISR), bit v = vector v; the event callback vector is Xen's upcall"]]
+      : data.arch === 'arm'
+        ? [['LRn', 'the vGIC list registers of the vCPU: the virtual IRQ each holds, pending/active, its priority']]
+        : [];
+  const sched: Array<[string, string]> = data.kind === 'run' ? [['running on pCPU', 'where the scheduler has the vCPU now (runs with a scheduler)']] : [];
+  const abis = new Set(data.domains.map((d) => d.abi));
+  const rows = [...common, ...(abis.has('fifo') ? fifo : []), ...(abis.has('fifo') && abis.size === 1 ? [] : twoLevel), ...arch, ...sched];
   return `<dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
+}
+
+function subtitle(data: ExploreData): string {
+  const steps = `${data.steps.length} steps`;
+  if (data.kind === 'replay') return `${data.abi}, ${data.vcpus} vCPU${data.vcpus === 1 ? '' : 's'}, ${steps}`;
+  return `${data.arch}, ${data.domains.length} domains, ${steps}: one per clock instant`;
 }
 
 /** The explorer page for `data`. */
@@ -86,10 +100,11 @@ export function explorerHtml(data: ExploreData): string {
 <title>evtchn explore: ${esc(data.title)}</title><style>${STYLE}</style></head>
 <body data-step="0">
 <header>
-<h1>evtchn explore: ${esc(data.title)} <span class="muted">(${esc(data.abi)}, ${data.vcpus} vCPU${data.vcpus === 1 ? '' : 's'}, ${data.steps.length} steps)</span></h1>
+<h1>evtchn explore: ${esc(data.title)} <span class="muted">(${esc(subtitle(data))})</span></h1>
 <button id="first" title="first step (Home)">|◀</button><button id="prev" title="previous step (←)">◀</button><button id="play" title="play / pause (space)">▶ play</button><button id="next" title="next step (→)">▶</button><button id="last" title="last step (End)">▶|</button>
 <span id="pos"></span> go to step <input id="jump" type="number" min="0" max="${Math.max(0, data.steps.length - 1)}" aria-label="step">
 <button id="first-diff" hidden>first difference: step ${data.firstMismatch}</button>
+<select id="domain" hidden aria-label="domain shown"></select>
 </header>
 <main>
 <div id="steps" role="list" aria-label="steps"></div>
@@ -99,14 +114,16 @@ export function explorerHtml(data: ExploreData): string {
 <div><span class="muted">output</span><div id="actual" class="line"></div></div>
 <div id="expected-row" hidden><span class="muted">expected</span> <span id="verdict" class="verdict"></span><div id="expected" class="line"></div></div>
 <p id="handlers"></p>
-<h2>vCPUs (${data.vcpus === 1 ? 'one vCPU' : `${data.vcpus} vCPUs`}; replays run on the null architecture, each upcall on its vCPU)</h2>
+<h2>vCPUs: upcall flags</h2>
 <div id="upcalls"></div>
-<h2>${esc(abiTitle)}</h2>
+<h2>Architecture (${esc(data.arch)})</h2>
+<div id="arch"></div>
+<h2 id="abi-title">${esc(abiTitle)}</h2>
 <div id="abi-state"></div>
 <h2>Ports: hypervisor and guest</h2>
 <div id="ports"></div>
 <h2>Legend</h2>
-${legend(data.abi)}
+${legend(data)}
 </div>
 </main>
 <script id="explore-data" type="application/json">${scriptJson(data)}</script>
