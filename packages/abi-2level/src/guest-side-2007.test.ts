@@ -14,12 +14,12 @@ import { TwoLevelGuestSide2007, type TwoLevelGuestEra } from './guest-side-2007.
 import type { TwoLevelHypervisorSide } from './hypervisor-side.js';
 
 /** One domain with the hypervisor half and the guest half of the given era. */
-function domain(era: TwoLevelGuestEra, wordBits: 32 | 64 = 64) {
+function domain(era: TwoLevelGuestEra, wordBits: 32 | 64 = 64, hvmGuests = false) {
   const sharedInfo = new SharedInfo(1);
   const memory = new GuestMemory(16);
   const channels = new ChannelTable(4096);
   channels.validateBucketOf(4095);
-  const abi = new TwoLevelAbi();
+  const abi = new TwoLevelAbi({ hvmGuests });
   let hv: TwoLevelHypervisorSide;
   const hvCtx: AbiHypervisorContext = {
     domid: 1,
@@ -36,8 +36,10 @@ function domain(era: TwoLevelGuestEra, wordBits: 32 | 64 = 64) {
     switchAbi() {},
     warn() {},
   };
+  const unmaskCalls: number[] = [];
   const hypercalls = {
     unmask(port: number) {
+      unmaskCalls.push(port);
       hv.unmask(port);
       return 0;
     },
@@ -51,7 +53,7 @@ function domain(era: TwoLevelGuestEra, wordBits: 32 | 64 = 64) {
   const send = (...ports: number[]): void => {
     for (const p of ports) hv.setPending(0, p);
   };
-  return { guest, hv, sharedInfo, bind, send };
+  return { guest, hv, sharedInfo, bind, send, unmaskCalls };
 }
 
 /** Records dispatched ports; acks (clears pending) unless told not to; runs reactions after the ack. */
@@ -162,5 +164,55 @@ describe('2-level guest side, era 2007 (lowest-first scan)', () => {
     const g = d.guest as TwoLevelGuestSide2007;
     expect(g.unconsumed).toBe(1);
     expect(d.guest.isPending(3)).toBe(true);
+  });
+
+  it('handles a port in the high half of a 64-bit word (ports 32-63 of word 0)', () => {
+    const d = domain('2007', 64);
+    d.bind(40, 33, 8);
+    const r = new Recorder(d.guest);
+    d.send(40, 33, 8);
+    expect(r.upcall(d.sharedInfo)).toEqual([8, 33, 40]);
+    expect((d.guest as TwoLevelGuestSide2007).unconsumed).toBe(0);
+  });
+
+  it('takes both halves of a 64-bit selector: nothing stays selected after the scan', () => {
+    const d = domain('2007', 64);
+    d.bind(1, 2100);
+    d.send(1, 2100);
+    expect(Array.from(d.sharedInfo.pendingSel)).toEqual([1, 1]);
+    const r = new Recorder(d.guest);
+    r.noAck.add(2100); // still pending afterwards, yet its selector bit is consumed
+    expect(r.upcall(d.sharedInfo)).toEqual([1, 2100]);
+    expect(Array.from(d.sharedInfo.pendingSel)).toEqual([0, 0]);
+  });
+
+  it('counts a port as unconsumed only when its handler leaves it pending, in either half of a word', () => {
+    // Port 1 (the first port a scan can reach), 32 (bit 0 of the high half) and 40 left pending
+    // by their handlers are each handled once; 8 (the same bit as 40 in the low half) is consumed.
+    const d = domain('2007', 64);
+    d.bind(1, 8, 32, 40);
+    const r = new Recorder(d.guest);
+    for (const p of [1, 32, 40]) r.noAck.add(p);
+    d.send(1, 8, 32, 40);
+    expect(r.upcall(d.sharedInfo)).toEqual([1, 8, 32, 40]);
+    expect((d.guest as TwoLevelGuestSide2007).unconsumed).toBe(3);
+    expect([1, 8, 32, 40].map((p) => d.guest.isPending(p))).toEqual([true, false, true, true]);
+  });
+
+  it('an HVM guest of either era unmasks a pending local port through EVTCHNOP_unmask', () => {
+    for (const era of ['2007', 'modern'] as const) {
+      const pv = domain(era, 64, false);
+      const hvm = domain(era, 64, true);
+      for (const d of [pv, hvm]) {
+        d.bind(4);
+        d.guest.mask(4);
+        d.send(4);
+        d.guest.unmask(4, 0);
+        expect(d.guest.isMasked(4)).toBe(false);
+      }
+      // A PV guest re-raises the port itself; an HVM guest cannot and asks the hypervisor.
+      expect(pv.unmaskCalls).toEqual([]);
+      expect(hvm.unmaskCalls).toEqual([4]);
+    }
   });
 });

@@ -496,4 +496,62 @@ describe('guest side (events_2l.c)', () => {
       expect(testAndSetBit(d.sharedInfo.evtchnPending, 1)).toBe(false);
     }
   });
+
+  it('re-raises a local pending port in the selector word of its guest word size', () => {
+    // Port 40 is in word 0 of a 64-bit guest and word 1 of a 32-bit guest.
+    for (const [wordBits, selBit] of [[64, 1 << 0], [32, 1 << 1]] as const) {
+      const d = domain(wordBits, 1);
+      bind(d, 0, 40);
+      d.guest.mask(40);
+      send(d, 40);
+      d.sharedInfo.pendingSel[0] = 0;
+      d.guest.unmask(40, 0);
+      expect(d.sharedInfo.pendingSel[0]).toBe(selBit);
+      expect(d.sharedInfo.upcallPending[0]).toBe(1);
+    }
+  });
+
+  it('raises no upcall on a local unmask when the selector bit is already set', () => {
+    // Linux events_2l.c evtchn_2l_unmask (v6.8): the upcall flag is set only when
+    // sync_test_and_set_bit() finds the selector bit clear; an already-selected word means an
+    // upcall is already on its way (or running) and will scan the port.
+    const d = domain(64, 1);
+    bind(d, 0, 4, 9);
+    d.guest.mask(4);
+    send(d, 4, 9); // 9 selects word 0; the masked 4 raises nothing by itself
+    expect(d.sharedInfo.pendingSel[0]).toBe(1);
+    d.sharedInfo.upcallPending[0] = 0;
+    d.guest.unmask(4, 0);
+    expect(d.sharedInfo.upcallPending[0]).toBe(0);
+    expect(d.sharedInfo.pendingSel[0]).toBe(1);
+  });
+
+  it('handles the timer port first only when it is pending and bound to the scanning CPU', () => {
+    const d = domain(64, 2);
+    bind(d, 0, 3, 10);
+    bind(d, 1, 12);
+    const r = new Recorder(d.guest);
+    r.timer = 10;
+    send(d, 3); // the timer port is not pending: only port 3 runs
+    expect(r.upcall(0, d.sharedInfo)).toEqual([3]);
+    r.timer = 12; // pending, but handled by CPU 1: CPU 0 neither runs it nor takes it first
+    d.hv.setPending(0, 12);
+    send(d, 3);
+    expect(r.upcall(0, d.sharedInfo)).toEqual([3]);
+    expect(d.guest.isPending(12)).toBe(true);
+  });
+
+  it('scans the high half of a 64-bit selector from the start of each word after the resume word', () => {
+    const d = domain(64, 1);
+    bind(d, 0, 5, 2050, 2054, 2200);
+    const r = new Recorder(d.guest);
+    send(d, 5);
+    r.upcall(0, d.sharedInfo); // resume at word 0, bit 6
+    send(d, 2054, 2050, 2200);
+    expect(r.upcall(0, d.sharedInfo)).toEqual([2050, 2054, 2200]);
+    expect(d.guest.currentWordIdx[0]).toBe(2200 >>> 6);
+    send(d, 5, 2050);
+    // Resumes in word 34 after bit 24, wraps to word 0 and on to word 32.
+    expect(r.upcall(0, d.sharedInfo)).toEqual([5, 2050]);
+  });
 });
