@@ -19,7 +19,7 @@ function domain(era: TwoLevelGuestEra, wordBits: 32 | 64 = 64, hvmGuests = false
   const memory = new GuestMemory(16);
   const channels = new ChannelTable(4096);
   channels.validateBucketOf(4095);
-  const abi = new TwoLevelAbi({ hvmGuests });
+  const abi = new TwoLevelAbi(hvmGuests ? { hvmGuests } : {}); // PV unless told: the default
   let hv: TwoLevelHypervisorSide;
   const hvCtx: AbiHypervisorContext = {
     domid: 1,
