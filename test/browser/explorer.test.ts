@@ -87,6 +87,14 @@ describe.skipIf(skip !== undefined)('the explorer in Chromium', () => {
     expect(await shownStep(page)).toBe(victim);
     expect(await page.getAttribute('#expected', 'class')).toContain('differs');
     expect(await page.textContent('#verdict')).toContain('differs');
+    // The swapped ports are marked in both lines; the rest of each line is left unmarked.
+    const swapped = /"delivered":\[(\d+),(\d+)/.exec(readFileSync(HAND_01.replace(/\.json$/, '.expected.jsonl'), 'utf8').split('\n')[victim]!)!;
+    const markedActual = await page.textContent('#actual mark.diff');
+    const markedExpected = await page.textContent('#expected mark.diff');
+    expect(markedActual).not.toBe('');
+    expect(markedActual).not.toBe(markedExpected);
+    expect(`${swapped[1]},${swapped[2]}`).toContain(markedActual);
+    expect(`${swapped[2]},${swapped[1]}`).toContain(markedExpected);
     await keepScreenshot(page, 'explorer-hand01-difference');
     // A matching step says so.
     await page.keyboard.press('ArrowLeft');

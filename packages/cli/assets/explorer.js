@@ -97,6 +97,27 @@
 
   // ---- panels --------------------------------------------------------------------------------
 
+  /**
+   * Marks the part of two differing lines between their common prefix and common suffix
+   * (<mark class="diff">), so the eye goes to what differs; the text stays the same.
+   */
+  function markDifference(a, b, x, y) {
+    var pre = 0;
+    while (pre < x.length && pre < y.length && x[pre] === y[pre]) pre++;
+    var suf = 0;
+    while (suf < x.length - pre && suf < y.length - pre && x[x.length - 1 - suf] === y[y.length - 1 - suf]) suf++;
+    [[a, x], [b, y]].forEach(function (pair) {
+      var el = pair[0], t = pair[1];
+      el.textContent = '';
+      el.appendChild(document.createTextNode(t.slice(0, pre)));
+      var m = document.createElement('mark');
+      m.className = 'diff';
+      m.textContent = t.slice(pre, t.length - suf);
+      el.appendChild(m);
+      el.appendChild(document.createTextNode(t.slice(t.length - suf)));
+    });
+  }
+
   function renderStep(i) {
     var s = steps[i];
     var line = s.line;
@@ -114,6 +135,7 @@
     if (s.expected !== undefined) {
       exp.hidden = false;
       $('expected').textContent = s.expected;
+      if (s.differs) markDifference(actual, $('expected'), line, s.expected);
       $('expected').className = s.differs ? 'line differs' : 'line';
       actual.className = s.differs ? 'line differs' : 'line';
       $('verdict').textContent = s.differs ? 'differs from the expected line' : 'matches the expected line';

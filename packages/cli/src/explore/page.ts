@@ -39,7 +39,8 @@ table.ports td, table.ports th { overflow: hidden; white-space: nowrap; height: 
 #steps .idx { display: inline-block; width: 3.5em; color: #888; text-align: right; margin-right: 6px; }
 #view { overflow-y: auto; padding: 4px 16px 24px; }
 .line { font: 12px ui-monospace, monospace; background: #f6f6f6; padding: 3px 6px; margin: 2px 0; white-space: pre-wrap; word-break: break-all; }
-.line.differs { background: #fde2e1; outline: 1px solid #d33; }
+.line.differs { background: #fde2e1; outline: 1px solid #d33; } mark.diff { background: #f7a8a3; color: #600; font-weight: 700; }
+.sbs { display: flex; gap: 12px; } .sbs > div { flex: 1; min-width: 0; }
 .verdict.bad { color: #b00; font-weight: 600; } .verdict.good { color: #080; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; } th, td { border: 1px solid #ddd; padding: 1px 6px; text-align: left; }
 td.num { text-align: right; } td.b { text-align: center; } .mono { font-family: ui-monospace, monospace; } .muted { color: #888; }
@@ -111,8 +112,8 @@ export function explorerHtml(data: ExploreData): string {
 <div id="view">
 <h2>Step</h2>
 <div id="op" class="line"></div>
-<div><span class="muted">output</span><div id="actual" class="line"></div></div>
-<div id="expected-row" hidden><span class="muted">expected</span> <span id="verdict" class="verdict"></span><div id="expected" class="line"></div></div>
+<div class="sbs"><div><span class="muted">output</span><div id="actual" class="line"></div></div>
+<div id="expected-row" hidden><span class="muted">expected</span> <span id="verdict" class="verdict"></span><div id="expected" class="line"></div></div></div>
 <p id="handlers"></p>
 <h2>vCPUs: upcall flags</h2>
 <div id="upcalls"></div>
