@@ -109,12 +109,12 @@
     [[a, x], [b, y]].forEach(function (pair) {
       var el = pair[0], t = pair[1];
       el.textContent = '';
-      el.appendChild(document.createTextNode(t.slice(0, pre)));
-      var m = document.createElement('mark');
+      el.appendChild(doc.createTextNode(t.slice(0, pre)));
+      var m = doc.createElement('mark');
       m.className = 'diff';
       m.textContent = t.slice(pre, t.length - suf);
       el.appendChild(m);
-      el.appendChild(document.createTextNode(t.slice(t.length - suf)));
+      el.appendChild(doc.createTextNode(t.slice(t.length - suf)));
     });
   }
 
