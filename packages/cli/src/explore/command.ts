@@ -32,11 +32,29 @@ export interface ExploreRunOptions {
   readonly modules?: PluginResolveOptions;
 }
 
-/** Whether `file` holds a replay scenario (JSON with a `format`) rather than a platform configuration. */
-function isScenarioFile(file: string): boolean {
-  if (!/\.json$/i.test(file)) return false;
+/** The parsed scenario when `file` holds one (JSON with a `format`), else `undefined` (a platform configuration). */
+function scenarioIn(file: string): { format?: unknown } | undefined {
+  if (!/\.json$/i.test(file)) return undefined;
   const sc = readScenario(file) as { format?: unknown } | null;
-  return sc !== null && typeof sc === 'object' && 'format' in sc;
+  return sc !== null && typeof sc === 'object' && 'format' in sc ? sc : undefined;
+}
+
+/**
+ * Checks `out` writable before any work, captures, then writes the page; a capture that throws
+ * leaves no file behind.
+ */
+function writePage(out: string | undefined, capture: () => ExploreData): ExploreResult {
+  const page = out === undefined ? undefined : new ReportFile(out, '--out');
+  let data: ExploreData;
+  try {
+    data = capture();
+  } catch (e) {
+    page?.discard();
+    throw e;
+  }
+  const html = explorerHtml(data);
+  page?.write(html);
+  return { ...(out !== undefined && { out }), html, data };
 }
 
 /** What {@link exploreFile} made. */
@@ -58,12 +76,12 @@ export interface ExploreResult {
  * @throws ScenarioError for an unreadable or malformed scenario, ConfigError for an unwritable `out`
  */
 export async function exploreFile(file: string, out: string | undefined, expectFile?: string, run: ExploreRunOptions = {}): Promise<ExploreResult> {
-  if (!isScenarioFile(file)) {
+  const scenario = scenarioIn(file);
+  if (scenario === undefined) {
     if (expectFile !== undefined) throw new ConfigError('--expect compares a replay scenario\'s output; a configuration run has no expected file');
     return exploreConfig(file, out, run);
   }
-  const scenario = readScenario(file);
-  const format = (scenario as { format?: unknown } | null)?.format;
+  const format = scenario.format;
   if (format !== 'evtchn-replay/1')
     throw new ScenarioError(`${file}: $.format`, `the explorer steps through evtchn-replay/1 delivery scenarios, got ${JSON.stringify(format)}`);
   let expected: string[] | undefined;
@@ -74,17 +92,7 @@ export async function exploreFile(file: string, out: string | undefined, expectF
       throw new ScenarioError(expectFile, `cannot read: ${(e as Error).message}`);
     }
   }
-  const page = out === undefined ? undefined : new ReportFile(out, '--out');
-  let data: ExploreData;
-  try {
-    data = captureReplay(scenario, basename(file), expected);
-  } catch (e) {
-    page?.discard();
-    throw e;
-  }
-  const html = explorerHtml(data);
-  page?.write(html);
-  return { ...(out !== undefined && { out }), html, data };
+  return writePage(out, () => captureReplay(scenario, basename(file), expected));
 }
 
 /** The default page name for a file: `NAME.explore.html` in the current folder. */
@@ -97,10 +105,8 @@ async function exploreConfig(file: string, out: string | undefined, run: Explore
   const plugins = await resolvePlugins(cfg, dirname(resolve(file)), run.modules);
   const durationNs = parseDuration(run.duration ?? DEFAULT_EXPLORE_DURATION, '--duration');
   const maxSteps = run.maxSteps ?? DEFAULT_EXPLORE_MAX_STEPS;
-  const page = out === undefined ? undefined : new ReportFile(out, '--out');
   let pending: string[] = [];
-  let data: ExploreData;
-  try {
+  return writePage(out, () => {
     let sim: Simulation;
     try {
       sim = new Simulation(cfg, plugins, { durationNs, seed: run.seed ?? cfg.run?.seed ?? 1, trace: (line) => void pending.push(line) });
@@ -113,12 +119,6 @@ async function exploreConfig(file: string, out: string | undefined, run: Explore
       pending = [];
       return lines;
     };
-    data = captureRun(sim, { title: basename(file), maxSteps, durationNs, drainTrace });
-  } catch (e) {
-    page?.discard();
-    throw e;
-  }
-  const html = explorerHtml(data);
-  page?.write(html);
-  return { ...(out !== undefined && { out }), html, data };
+    return captureRun(sim, { title: basename(file), maxSteps, durationNs, drainTrace });
+  });
 }

@@ -80,9 +80,7 @@ export class VirtualClock implements Clock {
     if (this.pending > 0) throw new Error('cannot restore a clock that has armed timers');
     if (!Number.isFinite(state.now) || state.now < 0) throw new RangeError(`clock time ${state.now} is not a time`);
     if (!Number.isSafeInteger(state.seq) || state.seq < 0) throw new RangeError(`clock sequence ${state.seq} is not a count`);
-    this.heap.length = 0;
-    this.cancelled.clear();
-    this.live.clear();
+    this.discardTimers();
     this.time = state.now;
     this.seq = state.seq;
   }
