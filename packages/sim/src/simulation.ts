@@ -242,6 +242,12 @@ interface SpiState {
   readonly latencies: LogHistogram;
 }
 
+/** A timer-driven arrival stream: its armed timer (-1 when none) and the callback that re-arms it. */
+export interface ArrivalStream {
+  id: TimerId;
+  readonly tick: () => void;
+}
+
 /** One port's running counts during a run (the report's {@link PortRunRow} is made from them). */
 export interface PortStats {
   sent: number;
@@ -286,9 +292,9 @@ export class Simulation {
    * The workloads' arrival streams in set-up order, each with its armed timer: what a snapshot
    * saves and a restore re-arms (closures are not saved; the same set-up re-creates them).
    */
-  private readonly streams: { id: TimerId; readonly tick: () => void }[] = [];
+  private readonly streams: ArrivalStream[] = [];
   /** The progress stream (only with `onProgress`). */
-  protected progress: { id: TimerId; readonly tick: () => void } | undefined;
+  protected progress: ArrivalStream | undefined;
   /** Each interdomain workload's backend answer (by workload index). */
   private readonly responders = new Map<number, () => void>();
   /** Backend answers armed and not yet run: timer → workload index. */
@@ -434,7 +440,7 @@ export class Simulation {
   }
 
   /** Schedules `fn` every `periodNs`, starting at `offsetNs`. */
-  private periodic(periodNs: number, offsetNs: number, fn: () => void): { id: TimerId; readonly tick: () => void } {
+  private periodic(periodNs: number, offsetNs: number, fn: () => void): ArrivalStream {
     const clock = this.platform.clock;
     const stream = {
       id: -1,

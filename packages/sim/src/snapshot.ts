@@ -31,7 +31,7 @@ import {
   type TimerId,
 } from '@evtchn/core';
 import type { SeededRandom } from './rng.js';
-import type { PortStats, SimulationOptions, SpiRunStats } from './simulation.js';
+import type { ArrivalStream, PortStats, SimulationOptions, SpiRunStats } from './simulation.js';
 
 /** The `format` of a run snapshot. */
 export const RUN_SNAPSHOT_FORMAT = 'evtchn-lab/run';
@@ -56,10 +56,6 @@ export interface SimulationSnapshot {
   readonly run: JsonValue;
 }
 
-interface Stream {
-  id: TimerId;
-  readonly tick: () => void;
-}
 
 
 /** The parts of a Simulation its snapshot reads and writes (private fields, seen from here). */
@@ -77,8 +73,8 @@ export interface RunInternals {
   readonly ticks: { getState(): JsonValue; setState(s: JsonValue, path?: string): void } | undefined;
   readonly spis: { readonly domain: number; readonly stats: SpiRunStats; firstRaised: number; readonly latencies: LogHistogram }[];
   stopped: { atNs: number; error: string } | undefined;
-  readonly streams: Stream[];
-  progress: Stream | undefined;
+  readonly streams: ArrivalStream[];
+  progress: ArrivalStream | undefined;
   readonly responders: Map<number, () => void>;
   readonly responses: Map<TimerId, number>;
 }
@@ -175,7 +171,7 @@ function setRunState(r: RunInternals, o: { readonly [k: string]: JsonValue }): v
   if (prog) {
     // The saved run had a progress timer: keep it (a no-op without a progress display), since
     // every armed timer shapes how the runner slices long handlers.
-    const stream: Stream = r.progress ?? {
+    const stream: ArrivalStream = r.progress ?? {
       id: -1,
       tick: () => {
         stream.id = -1;
