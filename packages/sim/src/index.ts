@@ -21,6 +21,7 @@ export {
   type SchedulerRunStats,
   type RunDetails,
   type LatencyBuckets,
+  type ArrivalStream,
 } from './simulation.js';
 export { RunSampler, type RunSamples, type VcpuInterruptSeries, type WaitingSeries, type SampledDomain } from './samples.js';
 export { SeededRandom } from './rng.js';

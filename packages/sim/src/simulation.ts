@@ -294,7 +294,7 @@ export class Simulation {
    */
   private readonly streams: ArrivalStream[] = [];
   /** The progress stream (only with `onProgress`). */
-  private progress: ArrivalStream | undefined;
+  protected progress: ArrivalStream | undefined;
   /** Each interdomain workload's backend answer (by workload index). */
   private readonly responders = new Map<number, () => void>();
   /** Backend answers armed and not yet run: timer → workload index. */
