@@ -360,12 +360,9 @@ export class FifoGuestSide implements AbiGuestOps {
     const headIdx = cpu * FIFO_MAX_QUEUES + q;
     let port = this.localHead[headIdx]!;
     if (port === 0) port = cb[FIFO_CB_HEAD + q]! & FIFO_LINK_MASK;
-    const page = this.pageOf(port);
-    if (page === undefined) {
-      // A head the guest has no word for cannot be followed: treat the queue as empty.
-      this.localHead[headIdx] = 0;
-      return ready & ~(1 << q);
-    }
+    // A head the guest has no word for cannot be followed: treat the queue as empty.
+    if (port >= this.nrEventPages * FIFO_EVENT_WORDS_PER_PAGE) return this.abandonQueue(headIdx, q, ready);
+    const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
     const i = port & WORD_INDEX_MASK;
     const word = page[i]!;
     page[i] = word & ~(FIFO_LINKED | FIFO_LINK_MASK);
@@ -373,10 +370,21 @@ export class FifoGuestSide implements AbiGuestOps {
     if (next === 0) ready &= ~(1 << q);
     if ((word & (FIFO_PENDING | FIFO_MASKED)) >>> 0 === FIFO_PENDING) {
       if (dispatch !== undefined) dispatch.handlePort(port, cpu);
-      else this.ctx.warn(`xen: dropping pending event for port ${port}`);
+      else this.dropEvent(port);
     }
     this.localHead[headIdx] = next;
     return ready;
+  }
+
+  /** @returns `ready` without queue `q`, whose head was forgotten */
+  private abandonQueue(headIdx: number, q: number, ready: number): number {
+    this.localHead[headIdx] = 0;
+    return ready & ~(1 << q);
+  }
+
+  /** A CPU going down drops its queued events, each with a warning. */
+  private dropEvent(port: number): void {
+    this.ctx.warn(`xen: dropping pending event for port ${port}`);
   }
 
   private pageOf(port: number): Uint32Array | undefined {

@@ -245,31 +245,36 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
    * non-empty (its `ready` bit was clear).
    */
   setPending(vcpu: number, port: number): void {
-    const ch = this.ctx.channels;
     if (port >= this.nrEventWords) {
       // No event word yet: remember it for the expand_array that covers the port.
-      ch.pendingFlag[port] = 1;
+      this.ctx.channels.pendingFlag[port] = 1;
       return;
     }
-    const prio = ch.priority[port]!;
-    const q = vcpu * FIFO_MAX_QUEUES + prio;
-    const oldQ = ch.lastVcpu[port]! * FIFO_MAX_QUEUES + ch.lastPriority[port]!;
-
     const cbPage = this.controlPages[vcpu];
     if (cbPage === undefined) {
-      // The guest cannot have unmasked anything on a vCPU it has not set up: drop.
-      this.ctx.counters.droppedNoControlBlock++;
-      this.ctx.warn(`d${this.ctx.domid}v${vcpu} has no FIFO event channel control block`);
+      // Checked before PENDING is set, as Xen does: the event is dropped, not left pending.
+      this.dropNoControlBlock(vcpu);
       return;
     }
-
     const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
     const i = port & WORD_INDEX_MASK;
     const word = page[i]! | FIFO_PENDING;
     page[i] = word;
     if ((word & (FIFO_MASKED | FIFO_LINKED)) !== 0) return;
+    this.link(vcpu, port, cbPage, page, i, word);
+  }
+
+  /**
+   * Links the pending, unmasked `port` (word `word` at `page[i]`) on `vcpu`'s queue for its
+   * priority, and notifies `vcpu` when that queue goes from empty to non-empty.
+   */
+  private link(vcpu: number, port: number, cbPage: Uint32Array, page: Uint32Array, i: number, word: number): void {
     page[i] = word | FIFO_LINKED;
 
+    const ch = this.ctx.channels;
+    const prio = ch.priority[port]!;
+    const q = vcpu * FIFO_MAX_QUEUES + prio;
+    const oldQ = ch.lastVcpu[port]! * FIFO_MAX_QUEUES + ch.lastPriority[port]!;
     // The port was the tail of the queue it was last on; that queue is empty now, and a
     // stale tail there would splice a later event of that queue onto this one's new queue.
     if (this.tails[oldQ] === port) this.tails[oldQ] = 0;
@@ -279,10 +284,8 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
     }
 
     const tail = this.tails[q]!;
-    let linked = false;
-    if (tail !== 0) linked = this.linkAfter(tail, port);
     this.tails[q] = port;
-    if (linked) return;
+    if (tail !== 0 && this.linkAfter(tail, port)) return;
 
     const base = this.controlBase[vcpu]!;
     cbPage[base + FIFO_CB_HEAD + prio] = port;
@@ -291,6 +294,12 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
     if ((ready & bit) !== 0) return;
     cbPage[base + FIFO_CB_READY] = ready | bit;
     this.ctx.markEventsPending(vcpu);
+  }
+
+  /** The guest cannot have unmasked anything on a vCPU it has not set up: the event is dropped. */
+  private dropNoControlBlock(vcpu: number): void {
+    this.ctx.counters.droppedNoControlBlock++;
+    this.ctx.warn(`d${this.ctx.domid}v${vcpu} has no FIFO event channel control block`);
   }
 
   /**
