@@ -77,12 +77,14 @@ export class PlatformEventBus implements EventBus {
     'vcpu:livelock': 0,
   };
 
-  // The counts of the events asked about on every event, as fields of their own: a keyed
-  // lookup called with several names goes megamorphic, while a switch over constant names
-  // inlines to one field load at each call site.
+  // The counts of the events asked about on every event, bind or close, as fields of their
+  // own: a keyed lookup called with several names goes megamorphic, while a switch over
+  // constant names inlines to one field load at each call site.
   private pending = 0;
   private deliver = 0;
   private handled = 0;
+  private bound = 0;
+  private closed = 0;
 
   /** Subscribes `fn` to `event`. */
   on<K extends PlatformEventName>(event: K, fn: (...args: PlatformEvents[K]) => void): this {
@@ -104,6 +106,8 @@ export class PlatformEventBus implements EventBus {
     if (event === 'evtchn:pending') this.pending = n;
     else if (event === 'upcall:deliver') this.deliver = n;
     else if (event === 'irq:handled') this.handled = n;
+    else if (event === 'evtchn:bind') this.bound = n;
+    else if (event === 'evtchn:close') this.closed = n;
   }
 
   /** Whether anyone listens to `event` (check before building arguments on a hot path). */
@@ -115,6 +119,10 @@ export class PlatformEventBus implements EventBus {
         return this.deliver > 0;
       case 'irq:handled':
         return this.handled > 0;
+      case 'evtchn:bind':
+        return this.bound > 0;
+      case 'evtchn:close':
+        return this.closed > 0;
       default:
         return this.counts[event] > 0;
     }
