@@ -175,8 +175,11 @@ export class NullArchitecture implements Architecture {
     return {
       nrIrqs: () => size,
       allocDynamic: () => {
-        const irq = used.indexOf(0, lowestFree);
-        if (irq < 0) return -Errno.ENOSPC;
+        // A plain loop: the hint usually points at a free IRQ, and a builtin call
+        // (TypedArray.indexOf) costs more than the one or two reads it saves.
+        let irq = lowestFree;
+        while (irq < size && used[irq] !== 0) irq++;
+        if (irq >= size) return -Errno.ENOSPC;
         used[irq] = 1;
         lowestFree = irq + 1;
         return irq;
