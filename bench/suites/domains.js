@@ -23,6 +23,8 @@ function build(nrGuests, channels) {
     abis: [abi2.abi2Level(), fifo.abiFifo()],
     guest: linux.guestLinux(),
     domains,
+    // The workload runs the upcalls itself: the replay's immediate mode.
+    execution: { mode: 'immediate' },
   });
   const dom0 = platform.domain(0).guest;
   const backPorts = new Uint32Array(nrGuests * channels);

@@ -23,6 +23,8 @@ function buildReplayPlatform(abi, vcpus) {
     abis: isFifo ? [abi2.abi2Level(), fifo.abiFifo()] : [abi2.abi2Level()],
     guest: linux.guestLinux({ fifo: isFifo }),
     domains: [{ id: GUEST_DOMID, vcpus }],
+    // The workload runs the upcalls itself: the replay's immediate mode.
+    execution: { mode: 'immediate' },
   });
   const pd = platform.domain(GUEST_DOMID);
   return { isFifo, hv: platform.hypervisor, domain: pd.domain, guest: pd.guest, hc: pd.domain.hypercalls };
