@@ -137,7 +137,6 @@ export class NullArchitecture implements Architecture {
     }
   }
 
-  /** A flat IRQ space: lowest free IRQ from 0 up to `nrIrqs`. */
   /** Snapshot hook: the recorded upcalls and each domain's upcall latches (with `deliver` and a runner). */
   getState(): JsonValue {
     return {
@@ -167,6 +166,7 @@ export class NullArchitecture implements Architecture {
     this.upcalls.push(...ups);
   }
 
+  /** A flat IRQ space: lowest free IRQ from 0 up to `nrIrqs`. */
   createGuestIrqSpace(_opts: GuestIrqSpaceOptions): GuestIrqSpace {
     const size = this.opts.nrIrqs ?? 4096;
     const used = new Uint8Array(size);
