@@ -103,6 +103,76 @@ describe('Hypervisor snapshots', () => {
   });
 });
 
+describe('domain snapshots and the ABI plugin hook', () => {
+  /** A 2-level ABI whose hypervisor half hides `getState`/`setState`, or whose setState throws. */
+  function abiWithout(kind: 'no-hook' | 'throws'): EventAbi {
+    const abi = new TwoLevelAbi();
+    const create = abi.createHypervisorSide.bind(abi);
+    abi.createHypervisorSide = (ctx) => {
+      const ops = create(ctx);
+      return new Proxy(ops, {
+        get(target, key, receiver) {
+          if (kind === 'no-hook' && (key === 'getState' || key === 'setState')) return undefined;
+          if (kind === 'throws' && key === 'setState')
+            return () => {
+              throw new Error('bad words');
+            };
+          return Reflect.get(target, key, receiver);
+        },
+      });
+    };
+    return abi;
+  }
+
+  it('sorts pirq grants and bindings, and a granted pirq (xc_domain_irq_permission) can be bound', () => {
+    const hv = world();
+    const d1 = hv.evtchn(1);
+    expect(d1.bindPirq(9, 0)).toBe(-Errno.EPERM);
+    hv.domain(1)!.grantPirq(9);
+    hv.domain(1)!.grantPirq(2);
+    const p9 = d1.bindPirq(9, 0);
+    const p5 = d1.bindPirq(5, 0);
+    expect(p9).toBeGreaterThan(0);
+    const state = hv.domain(1)!.getState() as { pirqGrants: number[]; pirqToPort: number[][] };
+    expect(state.pirqGrants).toEqual([2, 5, 9]);
+    expect(state.pirqToPort).toEqual([
+      [5, p5],
+      [9, p9],
+    ]);
+  });
+
+  it('says which ABI plugin has no snapshot hook, and wraps its errors with the abiState path', () => {
+    const plain = Hypervisor.create({ arch: nullArchitecture(), abis: [new TwoLevelAbi()] });
+    plain.createDomain({ id: 1 });
+    const saved = plain.getState();
+
+    const noHook = Hypervisor.create({ arch: nullArchitecture(), abis: [abiWithout('no-hook')] });
+    noHook.createDomain({ id: 1 });
+    expect(() => noHook.getState()).toThrow(/ABI plugin '2level' \(hypervisor half\) has no getState\(\)/);
+    expect(() => noHook.setState(saved)).toThrow(/hypervisor\.domains\[0\]\.abiState.*has no setState\(\)/);
+
+    const throws = Hypervisor.create({ arch: nullArchitecture(), abis: [abiWithout('throws')] });
+    throws.createDomain({ id: 1 });
+    expect(() => throws.setState(saved)).toThrow(SnapshotError);
+    expect(() => throws.setState(saved)).toThrow(/hypervisor\.domains\[0\]\.abiState: bad words/);
+  });
+
+  it('hands upcalls to the guest entry attached to the domain', () => {
+    const hv = Hypervisor.create({ arch: nullArchitecture({ deliver: true }), abis: [new TwoLevelAbi()] });
+    const d = hv.createDomain({ id: 1, vcpus: 2 });
+    const seen: number[] = [];
+    const early = hv.evtchn(1).bindIpi(0);
+    const port = hv.evtchn(1).bindIpi(1);
+    hv.evtchn(1).unmask(early);
+    hv.evtchn(1).unmask(port);
+    expect(hv.evtchn(1).send(early)).toBe(0); // no guest yet: the upcall has nobody to reach
+    expect(d.sharedInfo.upcallPending[0]).toBe(1);
+    d.attachGuest({ upcall: (vcpu) => void seen.push(vcpu) });
+    expect(hv.evtchn(1).send(port)).toBe(0);
+    expect(seen).toEqual([1]);
+  });
+});
+
 describe('domain_crash', () => {
   it('marks the domain crashed and raises VIRQ_DOM_EXC at its handler once; ports stay', () => {
     const hv = world();
