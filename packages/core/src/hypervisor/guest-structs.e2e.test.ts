@@ -166,6 +166,31 @@ describe('domain options are checked like hypercall fields', () => {
     expect(hv.domain(1)).toBeUndefined();
   });
 
+  it('takes the edges of each range, refuses a duplicate id and options that are not an object', () => {
+    const hv = Hypervisor.create({ arch: nullArchitecture(), abis: [new TwoLevelAbi()] });
+    const errnoOf = (f: () => unknown): number | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return (e as XenError).errno;
+      }
+      return undefined;
+    };
+    // Domain ids 0..0x7fef (DOMID_FIRST_RESERVED = 0x7ff0 and above are special ids).
+    expect(hv.createDomain({ id: 0x7fef }).id).toBe(0x7fef);
+    expect(errnoOf(() => hv.createDomain({ id: 0x7ff0 }))).toBe(EINVAL);
+    expect(errnoOf(() => hv.createDomain({ id: 0x7fef }))).toBe(Errno.EEXIST);
+    // vCPUs 1..4096, the range createDomain documents.
+    expect(hv.createDomain({ id: 1, vcpus: 4096 }).nrVcpus).toBe(4096);
+    expect(errnoOf(() => hv.createDomain({ id: 2, vcpus: 4097 }))).toBe(EINVAL);
+    expect(errnoOf(() => hv.createDomain({ id: 2, vcpus: 0 }))).toBe(EINVAL);
+    expect(hv.createDomain({ id: 2, label: 'backend' }).label).toBe('backend');
+    expect(hv.createDomain({ id: 3, memPages: 0 }).memory.memPages).toBe(0);
+    expect(hv.createDomain({ id: 4, wordBits: 32 }).wordBits).toBe(32);
+    for (const bad of [null, undefined, 5, 'x']) expect(errnoOf(() => hv.createDomain(bad as never))).toBe(EINVAL);
+    expect(hv.allDomains().map((d) => d.id)).toEqual([1, 2, 3, 4, 0x7fef]);
+  });
+
   it('an absent option still takes its default', () => {
     const hv = Hypervisor.create({ arch: nullArchitecture(), abis: [new TwoLevelAbi()] });
     const d = hv.createDomain({ id: 1, vcpus: undefined });
