@@ -203,6 +203,30 @@ describe('destroy and reset, seen from the peers', () => {
   });
 });
 
+describe('closing and moving ports', () => {
+  it('frees a port looped back to itself instead of leaving it UNBOUND for itself', () => {
+    const { hv } = world();
+    const h = hv.evtchn(1);
+    const port = h.allocUnbound(DOMID_SELF, DOMID_SELF);
+    expect(hv.bindLoopback(1, port)).toBe(0);
+    expect(h.close(port)).toBe(0);
+    expect(hv.eventChannelOp(1, EVTCHNOP.status, { dom: DOMID_SELF, port })).toEqual({ rc: 0, status: 'closed', vcpu: 0 });
+    expect(h.allocUnbound(DOMID_SELF, 0)).toBe(port); // the lowest free port again
+  });
+
+  it('moves an interdomain port to another vCPU (bind_vcpu), and unbinds a VIRQ bound on a later vCPU', () => {
+    const { hv } = world();
+    const back = hv.evtchn(1).allocUnbound(DOMID_SELF, 0);
+    const front = hv.evtchn(0).bindInterdomain(1, back);
+    expect(hv.evtchn(0).bindVcpu(front, 1)).toBe(0);
+    expect(hv.eventChannelOp(0, EVTCHNOP.status, { dom: DOMID_SELF, port: front })).toMatchObject({ status: 'interdomain', vcpu: 1 });
+    const timer = hv.evtchn(1).bindVirq(VIRQ.TIMER, 1);
+    expect(hv.evtchn(1).close(timer)).toBe(0);
+    expect(hv.domain(1)!.virqToPort.every((p) => p === 0)).toBe(true);
+    expect(hv.evtchn(1).bindVirq(VIRQ.TIMER, 1)).toBe(timer); // bindable again
+  });
+});
+
 describe('the raw struct interface', () => {
   it('returns -ENOSYS for a command that is not an EVTCHNOP number', () => {
     const { hv } = world();
