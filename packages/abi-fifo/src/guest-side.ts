@@ -189,10 +189,11 @@ export class FifoGuestSide implements AbiGuestOps {
 
   /** Clears PENDING. */
   clearPending(port: number): void {
-    const page = this.pageOf(port);
-    if (page === undefined) return;
-    const i = port & WORD_INDEX_MASK;
-    page[i] = page[i]! & ~FIFO_PENDING;
+    // Every event's ack comes here: kept free of `pageOf` to leave inlining budget to the
+    // rest of the event path.
+    if (port >= this.nrEventPages * FIFO_EVENT_WORDS_PER_PAGE) return;
+    const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
+    page[port & WORD_INDEX_MASK] &= ~FIFO_PENDING;
   }
 
   /** Sets PENDING (retrigger); no linking, that is the hypervisor's job. */
@@ -333,14 +334,43 @@ export class FifoGuestSide implements AbiGuestOps {
     return 0;
   }
 
+  /**
+   * The scan: consumes `cpu`'s queues in strict priority order, one event at a time. Each
+   * event is unlinked from its queue (the local head moves on to its LINK) and dispatched
+   * only if still PENDING and not MASKED; after each event the control block's READY word is
+   * read again, so a higher-priority event raised by a handler is served next.
+   */
   private drain(cpu: number, dispatch: EventDispatcher | undefined): void {
+    // One function for the whole scan, the per-event part included: whichever way V8 comes
+    // to compile it (on-stack replacement of this loop or an ordinary call), the root is
+    // this loop and its inlining budget goes to the guest's event path, not to a helper.
     const cb = this.controlPages[cpu];
     if (cb === undefined) return;
+    const localHead = this.localHead;
+    const base = cpu * FIFO_MAX_QUEUES;
     let ready = cb[FIFO_CB_READY]!;
     cb[FIFO_CB_READY] = 0;
     while (ready !== 0) {
       const q = 31 - Math.clz32(ready & -ready);
-      ready = this.consumeOne(cpu, cb, q, ready, dispatch);
+      let port = localHead[base + q]!;
+      if (port === 0) port = cb[FIFO_CB_HEAD + q]! & FIFO_LINK_MASK;
+      if (port < this.nrEventPages * FIFO_EVENT_WORDS_PER_PAGE) {
+        const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
+        const i = port & WORD_INDEX_MASK;
+        const word = page[i]!;
+        page[i] = word & ~(FIFO_LINKED | FIFO_LINK_MASK);
+        const next = word & FIFO_LINK_MASK;
+        if (next === 0) ready &= ~(1 << q);
+        if ((word & (FIFO_PENDING | FIFO_MASKED)) >>> 0 === FIFO_PENDING) {
+          if (dispatch !== undefined) dispatch.handlePort(port, cpu);
+          else this.dropEvent(port);
+        }
+        localHead[base + q] = next;
+      } else {
+        // A head the guest has no word for cannot be followed: the queue counts as empty.
+        localHead[base + q] = 0;
+        ready &= ~(1 << q);
+      }
       ready |= cb[FIFO_CB_READY]!;
       cb[FIFO_CB_READY] = 0;
       if (ready !== 0 && dispatch !== undefined && dispatch.shouldYield?.() === true) {
@@ -350,36 +380,6 @@ export class FifoGuestSide implements AbiGuestOps {
         return;
       }
     }
-  }
-
-  /**
-   * Unlinks the head event of queue `q` and dispatches it if it is pending and unmasked.
-   * @returns the local ready word, with `q` cleared when the queue ran out
-   */
-  private consumeOne(cpu: number, cb: Uint32Array, q: number, ready: number, dispatch: EventDispatcher | undefined): number {
-    const headIdx = cpu * FIFO_MAX_QUEUES + q;
-    let port = this.localHead[headIdx]!;
-    if (port === 0) port = cb[FIFO_CB_HEAD + q]! & FIFO_LINK_MASK;
-    // A head the guest has no word for cannot be followed: treat the queue as empty.
-    if (port >= this.nrEventPages * FIFO_EVENT_WORDS_PER_PAGE) return this.abandonQueue(headIdx, q, ready);
-    const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
-    const i = port & WORD_INDEX_MASK;
-    const word = page[i]!;
-    page[i] = word & ~(FIFO_LINKED | FIFO_LINK_MASK);
-    const next = word & FIFO_LINK_MASK;
-    if (next === 0) ready &= ~(1 << q);
-    if ((word & (FIFO_PENDING | FIFO_MASKED)) >>> 0 === FIFO_PENDING) {
-      if (dispatch !== undefined) dispatch.handlePort(port, cpu);
-      else this.dropEvent(port);
-    }
-    this.localHead[headIdx] = next;
-    return ready;
-  }
-
-  /** @returns `ready` without queue `q`, whose head was forgotten */
-  private abandonQueue(headIdx: number, q: number, ready: number): number {
-    this.localHead[headIdx] = 0;
-    return ready & ~(1 << q);
   }
 
   /** A CPU going down drops its queued events, each with a warning. */

@@ -379,7 +379,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
 
   /** Clears `port`'s pending bit (`clear_evtchn`). */
   clearEvtchn(port: number): void {
-    this.abi.clearPending(port);
+    this.currentAbi.clearPending(port);
   }
 
   /** Sets `port`'s pending bit (`set_evtchn`). */
