@@ -60,6 +60,8 @@ export class FifoGuestSide implements AbiGuestOps {
   private readonly eventGfns: number[] = [];
   /** Pages registered since boot or the last `resume`. */
   private nrEventPages = 0;
+  /** Ports covered by those pages (`nrEventPages` words' worth), kept for the per-event checks. */
+  private nrEventWords = 0;
   /** Per CPU: its control-block page, or `undefined` when it has none. */
   private readonly controlPages: (Uint32Array | undefined)[];
   /** Per CPU: the gfn of its control-block page, -1 when none. */
@@ -137,6 +139,7 @@ export class FifoGuestSide implements AbiGuestOps {
       this.eventPages.push(mem.page(g)!);
     }
     this.nrEventPages = nr;
+    this.nrEventWords = nr * FIFO_EVENT_WORDS_PER_PAGE;
     controls.forEach((g, cpu) => {
       this.controlGfns[cpu] = g;
       this.controlPages[cpu] = g >= 0 ? mem.page(g) : undefined;
@@ -150,7 +153,7 @@ export class FifoGuestSide implements AbiGuestOps {
 
   /** Ports covered by the registered event-array pages. */
   nrChannels(): number {
-    return this.nrEventPages * FIFO_EVENT_WORDS_PER_PAGE;
+    return this.nrEventWords;
   }
 
   /**
@@ -177,6 +180,7 @@ export class FifoGuestSide implements AbiGuestOps {
       const rc = this.ctx.hypercalls.expandArray(gfn);
       if (rc < 0) return rc;
       this.nrEventPages++;
+      this.nrEventWords += FIFO_EVENT_WORDS_PER_PAGE;
     }
     return 0;
   }
@@ -191,7 +195,7 @@ export class FifoGuestSide implements AbiGuestOps {
   clearPending(port: number): void {
     // Every event's ack comes here: kept free of `pageOf` to leave inlining budget to the
     // rest of the event path.
-    if (port >= this.nrEventPages * FIFO_EVENT_WORDS_PER_PAGE) return;
+    if (port >= this.nrEventWords) return;
     const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
     page[port & WORD_INDEX_MASK] &= ~FIFO_PENDING;
   }
@@ -302,6 +306,7 @@ export class FifoGuestSide implements AbiGuestOps {
       if (rc < 0) this.ctx.warn(`xen: FIFO control block for CPU${cpu} refused on resume (${rc})`);
     }
     this.nrEventPages = 0;
+    this.nrEventWords = 0;
   }
 
   /**
@@ -354,7 +359,7 @@ export class FifoGuestSide implements AbiGuestOps {
       const q = 31 - Math.clz32(ready & -ready);
       let port = localHead[base + q]!;
       if (port === 0) port = cb[FIFO_CB_HEAD + q]! & FIFO_LINK_MASK;
-      if (port < this.nrEventPages * FIFO_EVENT_WORDS_PER_PAGE) {
+      if (port < this.nrEventWords) {
         const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
         const i = port & WORD_INDEX_MASK;
         const word = page[i]!;
@@ -388,7 +393,7 @@ export class FifoGuestSide implements AbiGuestOps {
   }
 
   private pageOf(port: number): Uint32Array | undefined {
-    if (port >= this.nrEventPages * FIFO_EVENT_WORDS_PER_PAGE) return undefined;
+    if (port >= this.nrEventWords) return undefined;
     return this.eventPages[port >>> FIFO_PAGE_SHIFT];
   }
 }

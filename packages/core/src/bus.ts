@@ -114,21 +114,16 @@ export class PlatformEventBus implements EventBus {
   listening(event: PlatformEventName): boolean {
     // The per-event names first, the rest behind one call: this method is inlined into the
     // event path, whose inlining budget every bytecode byte here takes from.
-    switch (event) {
-      case 'evtchn:pending':
-        return this.pending > 0;
-      case 'upcall:deliver':
-        return this.deliver > 0;
-      case 'irq:handled':
-        return this.handled > 0;
-      default:
-        return this.listeningOther(event);
-    }
+    if (event === 'irq:handled') return this.handled > 0;
+    if (event === 'evtchn:pending') return this.pending > 0;
+    return this.listeningOther(event);
   }
 
-  /** `listening` for the events asked about per bind or close, and the rest. */
+  /** `listening` for the events asked about per upcall, bind or close, and the rest. */
   private listeningOther(event: PlatformEventName): boolean {
     switch (event) {
+      case 'upcall:deliver':
+        return this.deliver > 0;
       case 'evtchn:bind':
         return this.bound > 0;
       case 'evtchn:close':

@@ -54,32 +54,60 @@ export const IRQF_FORCE_RESUME = 0x00008000;
 /** `IRQF_EARLY_RESUME`: resume the IRQ early (IPIs). */
 export const IRQF_EARLY_RESUME = 0x00020000;
 
+/**
+ * Handler results as a const enum (see {@link IrqStatusBit} for why).
+ * @internal
+ */
+export const enum IrqReturnCode {
+  NONE = 0,
+  HANDLED = 1,
+}
+
 /** Handler result: the interrupt was not from this device. */
-export const IRQ_NONE = 0;
+export const IRQ_NONE: number = IrqReturnCode.NONE;
 /** Handler result: the interrupt was handled. */
-export const IRQ_HANDLED = 1;
+export const IRQ_HANDLED: number = IrqReturnCode.HANDLED;
 /** Handler result type (`irqreturn_t`). */
 export type IrqReturn = number;
 
 /** `XEN_EOI_FLAG_SPURIOUS`: the late EOI reports an event that had no work (storm guard). */
 export const XEN_EOI_FLAG_SPURIOUS = 1 << 0;
 
+/**
+ * The descriptor's status bits as a const enum, for the event path: tsc writes the values into
+ * the code that uses them. An imported `const` costs V8 a module-variable load and a hole check
+ * (5 bytes of bytecode) at every use, and the event path must fit V8's inlining budget of 920
+ * bytecode bytes (bench/README.md, optimisation 8). The `IRQD_*`/`IRQS_*`/`IRQ_*` constants
+ * below are the public names of the same bits.
+ * @internal
+ */
+export const enum IrqStatusBit {
+  DISABLED = 1 << 0,
+  MASKED = 1 << 1,
+  INPROGRESS = 1 << 2,
+  STARTED = 1 << 3,
+  PENDING = 1 << 4,
+  REPLAY = 1 << 5,
+  PER_CPU = 1 << 6,
+  NOREQUEST = 1 << 7,
+}
+
 /** Descriptor state: disabled (`IRQD_IRQ_DISABLED`, depth > 0). */
-export const IRQD_DISABLED = 1 << 0;
+export const IRQD_DISABLED: number = IrqStatusBit.DISABLED;
 /** Descriptor state: masked at the chip (`IRQD_IRQ_MASKED`). */
-export const IRQD_MASKED = 1 << 1;
+export const IRQD_MASKED: number = IrqStatusBit.MASKED;
 /** Descriptor state: handlers are running (`IRQD_IRQ_INPROGRESS`). */
-export const IRQD_INPROGRESS = 1 << 2;
+export const IRQD_INPROGRESS: number = IrqStatusBit.INPROGRESS;
 /** Descriptor state: started (`IRQD_IRQ_STARTED`). */
-export const IRQD_STARTED = 1 << 3;
+export const IRQD_STARTED: number = IrqStatusBit.STARTED;
 /** Descriptor state: an interrupt arrived while it could not run; replay it (`IRQS_PENDING`). */
-export const IRQS_PENDING = 1 << 4;
+export const IRQS_PENDING: number = IrqStatusBit.PENDING;
 /** Descriptor state: a pending interrupt is being replayed (`IRQS_REPLAY`). */
-export const IRQS_REPLAY = 1 << 5;
+export const IRQS_REPLAY: number = IrqStatusBit.REPLAY;
 /** Descriptor setting: per-CPU IRQ (`IRQ_PER_CPU`). */
-export const IRQ_PER_CPU = 1 << 6;
+export const IRQ_PER_CPU: number = IrqStatusBit.PER_CPU;
 /** Descriptor setting: `request_irq` refuses this IRQ (`IRQ_NOREQUEST`). */
-export const IRQ_NOREQUEST = 1 << 7;
+export const IRQ_NOREQUEST: number = IrqStatusBit.NOREQUEST;
 
 /** x86 Xen IPIs (`enum ipi_vector`). */
 export const XenIpi = {
@@ -102,8 +130,18 @@ export const XEN_NR_IPIS_X86 = 6;
 /** Number of Xen IPIs on ARM (one placeholder). */
 export const XEN_NR_IPIS_ARM = 1;
 
+/**
+ * The port→IRQ table's row geometry as a const enum (see {@link IrqStatusBit} for why).
+ * @internal
+ */
+export const enum EvtchnRow {
+  SHIFT = 10,
+  SIZE = 1 << SHIFT,
+  MASK = SIZE - 1,
+}
+
 /** Entries per row of the port→IRQ table (`EVTCHN_PER_ROW` with 4 KiB pages of int). */
-export const EVTCHN_PER_ROW = 1024;
+export const EVTCHN_PER_ROW: number = EvtchnRow.SIZE;
 
 /** Default `HZ` of the modelled kernel (a jiffy is 4 ms). */
 export const DEFAULT_HZ = 250;
@@ -111,7 +149,16 @@ export const DEFAULT_HZ = 250;
 export const EVENT_LOOP_TIMEOUT_JIFFIES = 2;
 /** Jiffies a deferred EOI waits (`event_eoi_delay`). */
 export const EVENT_EOI_DELAY_JIFFIES = 10;
+/**
+ * The upcall loop's deadline check as a const enum (see {@link IrqStatusBit} for why).
+ * @internal
+ */
+export const enum EventLoop {
+  CHECK_INTERVAL = 256,
+  CHECK_MASK = CHECK_INTERVAL - 1,
+}
+
 /** Handled events between two deadline checks of the upcall loop. */
-export const EVENT_LOOP_CHECK_INTERVAL = 256;
+export const EVENT_LOOP_CHECK_INTERVAL: number = EventLoop.CHECK_INTERVAL;
 /** Default spurious-event threshold before late EOIs are delayed. */
 export const DEFAULT_SPURIOUS_THRESHOLD = 1;

@@ -4,7 +4,7 @@
  * with 131072 addressable ports pays only for the rows it uses. -1 means "no IRQ".
  */
 import { Errno } from '@evtchn/core';
-import { EVTCHN_PER_ROW } from './constants.js';
+import { EVTCHN_PER_ROW, EvtchnRow } from './constants.js';
 
 /** Port→IRQ mapping with lazily allocated rows of {@link EVTCHN_PER_ROW} `Int32` entries. */
 export class EvtchnIrqMap {
@@ -17,9 +17,10 @@ export class EvtchnIrqMap {
 
   /** IRQ mapped to `port`, or -1. */
   get(port: number): number {
-    if (port >>> 0 !== port || port >= this.maxPorts) return -1;
-    const row = this.rows[(port / EVTCHN_PER_ROW) | 0];
-    return row === undefined ? -1 : row[port % EVTCHN_PER_ROW]!;
+    // Looked up on every event: shifts and masks of a const enum keep it small for V8's
+    // inlining budget. A port past the rows (or not a uint32) finds no row.
+    const row = port >>> 0 === port && port < this.maxPorts ? this.rows[port >>> EvtchnRow.SHIFT] : undefined;
+    return row === undefined ? -1 : row[port & EvtchnRow.MASK]!;
   }
 
   /**

@@ -4,14 +4,7 @@
  * `handle_irq_event`): how the chip is driven around a descriptor's action chain. Plain
  * functions over the descriptor so that the event hot path allocates nothing.
  */
-import {
-  IRQ_NONE,
-  IRQD_DISABLED,
-  IRQD_INPROGRESS,
-  IRQD_MASKED,
-  IRQS_PENDING,
-  IRQS_REPLAY,
-} from './constants.js';
+import { IrqReturnCode, IrqStatusBit } from './constants.js';
 import { IrqFlow, countIrq, maskAckIrq, maskIrq, unmaskIrq, type IrqDesc } from './irq-desc.js';
 
 /** Told after every run of a descriptor's actions (statistics, the platform's event bus). */
@@ -22,9 +15,9 @@ export interface FlowObserver {
 
 /** Runs every action of the chain (`handle_irq_event_percpu`) and counts unhandled events. */
 function runActions(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
-  let ret = IRQ_NONE;
+  let ret: number = IrqReturnCode.NONE;
   for (let a = desc.action; a !== null; a = a.next) ret |= a.handler(desc.irq, a.devId);
-  if (ret === IRQ_NONE) desc.unhandled++;
+  if (ret === IrqReturnCode.NONE) desc.unhandled++;
   observer.irqHandled(desc, cpu);
 }
 
@@ -33,9 +26,9 @@ function runActions(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
  * actions run.
  */
 export function handleIrqEvent(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
-  desc.status = (desc.status & ~IRQS_PENDING) | IRQD_INPROGRESS;
+  desc.status = (desc.status & ~IrqStatusBit.PENDING) | IrqStatusBit.INPROGRESS;
   runActions(desc, cpu, observer);
-  desc.status &= ~IRQD_INPROGRESS;
+  desc.status &= ~IrqStatusBit.INPROGRESS;
 }
 
 /**
@@ -44,8 +37,8 @@ export function handleIrqEvent(desc: IrqDesc, cpu: number, observer: FlowObserve
  * event is counted, acked, and the actions run, again for as long as events arrived meanwhile.
  */
 export function handleEdgeIrq(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
-  desc.status &= ~IRQS_REPLAY;
-  if (desc.status & (IRQD_INPROGRESS | IRQD_DISABLED) || desc.action === null) {
+  desc.status &= ~IrqStatusBit.REPLAY;
+  if (desc.status & (IrqStatusBit.INPROGRESS | IrqStatusBit.DISABLED) || desc.action === null) {
     deferEdge(desc);
     return;
   }
@@ -56,14 +49,14 @@ export function handleEdgeIrq(desc: IrqDesc, cpu: number, observer: FlowObserver
       maskIrq(desc);
       return;
     }
-    if (desc.status & IRQS_PENDING) unmaskForReplay(desc);
+    if (desc.status & IrqStatusBit.PENDING) unmaskForReplay(desc);
     handleIrqEvent(desc, cpu, observer);
-  } while (desc.status & IRQS_PENDING && !(desc.status & IRQD_DISABLED));
+  } while (desc.status & IrqStatusBit.PENDING && !(desc.status & IrqStatusBit.DISABLED));
 }
 
 /** An edge that cannot run now: remembered as `IRQS_PENDING`, the source masked and acked. */
 function deferEdge(desc: IrqDesc): void {
-  desc.status |= IRQS_PENDING;
+  desc.status |= IrqStatusBit.PENDING;
   maskAckIrq(desc);
 }
 
@@ -72,7 +65,7 @@ function deferEdge(desc: IrqDesc): void {
  * deferred, is unmasked again before the actions run for it, unless the IRQ is disabled.
  */
 function unmaskForReplay(desc: IrqDesc): void {
-  if (!(desc.status & IRQD_DISABLED) && desc.status & IRQD_MASKED) unmaskIrq(desc);
+  if (!(desc.status & IrqStatusBit.DISABLED) && desc.status & IrqStatusBit.MASKED) unmaskIrq(desc);
 }
 
 /**
@@ -81,13 +74,13 @@ function unmaskForReplay(desc: IrqDesc): void {
  */
 export function handleFasteoiIrq(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
   const chip = desc.chip;
-  if (desc.status & IRQD_INPROGRESS) {
+  if (desc.status & IrqStatusBit.INPROGRESS) {
     chip?.eoi?.(desc);
     return;
   }
-  desc.status &= ~IRQS_REPLAY;
-  if (desc.action === null || desc.status & IRQD_DISABLED) {
-    desc.status |= IRQS_PENDING;
+  desc.status &= ~IrqStatusBit.REPLAY;
+  if (desc.action === null || desc.status & IrqStatusBit.DISABLED) {
+    desc.status |= IrqStatusBit.PENDING;
     maskIrq(desc);
     chip?.eoi?.(desc);
     return;
@@ -114,15 +107,15 @@ export function handlePercpuIrq(desc: IrqDesc, cpu: number, observer: FlowObserv
  */
 export function handleLevelIrq(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
   maskAckIrq(desc);
-  if (desc.status & IRQD_INPROGRESS) return;
-  desc.status &= ~IRQS_REPLAY;
+  if (desc.status & IrqStatusBit.INPROGRESS) return;
+  desc.status &= ~IrqStatusBit.REPLAY;
   countIrq(desc, cpu);
-  if (desc.action === null || desc.status & IRQD_DISABLED) {
-    desc.status |= IRQS_PENDING;
+  if (desc.action === null || desc.status & IrqStatusBit.DISABLED) {
+    desc.status |= IrqStatusBit.PENDING;
     return;
   }
   handleIrqEvent(desc, cpu, observer);
-  if (!(desc.status & IRQD_DISABLED)) unmaskIrq(desc);
+  if (!(desc.status & IrqStatusBit.DISABLED)) unmaskIrq(desc);
 }
 
 /** Runs the descriptor's flow handler (`generic_handle_irq_desc`). */

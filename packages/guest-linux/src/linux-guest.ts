@@ -31,7 +31,7 @@ import {
   DEFAULT_HZ,
   DEFAULT_SPURIOUS_THRESHOLD,
   EVENT_EOI_DELAY_JIFFIES,
-  EVENT_LOOP_CHECK_INTERVAL,
+  EventLoop,
   EVENT_LOOP_TIMEOUT_JIFFIES,
   IRQ_NOREQUEST,
   IRQ_PER_CPU,
@@ -1172,21 +1172,21 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     // event path into the ABI's scan; the rare branches live in their own methods.
     const irq = this.evtchnToIrq.get(port);
     if (this.timed) this.chargeEvent(irq);
-    if (irq === -1) {
-      this.portWithoutIrq(port);
-      return;
-    }
-    if (this.loopDeferEoi[cpu] === 0 && (++this.loopCount[cpu]! & (EVENT_LOOP_CHECK_INTERVAL - 1)) === 0) this.checkLoopDeadline(cpu);
+    if (irq === -1) return this.portWithoutIrq(port);
+    const deferEoi = this.loopDeferEoi;
+    if (deferEoi[cpu] === 0 && (++this.loopCount[cpu]! & EventLoop.CHECK_MASK) === 0) this.checkLoopDeadline(cpu);
     const desc = this.descs[irq];
     const info = desc?.info;
-    if (!desc || !info) return;
-    if (info.isActive !== 0) {
-      this.stats.droppedActive++;
-      return;
-    }
+    if (!info) return;
+    if (info.isActive !== 0) return this.dropActive();
     info.isActive = 1;
-    if (this.loopDeferEoi[cpu] !== 0) this.deferEoi(info, cpu);
-    runFlow(desc, cpu, this);
+    if (deferEoi[cpu] !== 0) this.deferEoi(info, cpu);
+    runFlow(desc!, cpu, this);
+  }
+
+  /** The IRQ of a pending port is still active (its late EOI has not come): the event is dropped. */
+  private dropActive(): void {
+    this.stats.droppedActive++;
   }
 
   /** A pending port with no IRQ: the evtchn device's, or counted and left pending. */
