@@ -11,11 +11,15 @@
  *                                 memory, setup, domains, timed, runmem, hypercalls, flood)
  *   pnpm bench --replay FILE      run one replay scenario in a loop (events/s or steps/s)
  *   pnpm bench --out FILE         write the JSON somewhere else
+ *   pnpm bench --no-pin           let the scheduler place the processes (default: pinned to
+ *                                 the CPU a probe finds fastest, see lib/pin.js)
+ *   pnpm bench --cpu N            pin every process to CPU N without probing
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { CpuPinner, PROBE } from './lib/pin.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const RESULT_MARK = '@@bench-result ';
@@ -55,8 +59,14 @@ async function child(suite, params) {
   process.stdout.write(RESULT_MARK + JSON.stringify(result) + '\n');
 }
 
-function runChild(suite, params) {
-  const r = spawnSync(process.execPath, ['--expose-gc', SELF, '--child', suite, JSON.stringify(params)], {
+/** Where the measurement processes run (set by `main`; see lib/pin.js). */
+let pinner;
+
+/** Runs `suite` in a fresh process, on `cpu` when given. */
+function spawnChild(suite, params, cpu) {
+  const node = [process.execPath, '--expose-gc', SELF, '--child', suite, JSON.stringify(params)];
+  const [cmd, ...args] = cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node];
+  const r = spawnSync(cmd, args, {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -64,6 +74,18 @@ function runChild(suite, params) {
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_MARK));
   if (r.status !== 0 || line === undefined) throw new Error(`bench: ${suite} ${JSON.stringify(params)} failed (exit ${r.status})`);
   return JSON.parse(line.slice(RESULT_MARK.length));
+}
+
+/** Runs `suite` in a fresh process on the CPU the pinner chose; the result records that CPU. */
+function runChild(suite, params) {
+  const cpu = pinner?.cpu();
+  const r = spawnChild(suite, params, cpu);
+  return cpu === undefined ? r : { ...r, pinnedCpu: cpu };
+}
+
+/** The pinner's probe: the probe workload on `cpu`, events/s. */
+function probeCpu(cpu) {
+  return spawnChild('throughput', PROBE, cpu).eventsPerSecond;
 }
 
 /**
@@ -397,7 +419,7 @@ function targets(results) {
 
 async function main(argv) {
   if (argv[0] === '--child') return child(argv[1], JSON.parse(argv[2] ?? '{}'));
-  const opts = { quick: false, only: null, replay: null, out: fileURLToPath(new URL('./results.json', import.meta.url)) };
+  const opts = { quick: false, only: null, replay: null, pin: 'auto', out: fileURLToPath(new URL('./results.json', import.meta.url)) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') continue;
@@ -405,8 +427,13 @@ async function main(argv) {
     else if (a === '--only') opts.only = new Set(argv[++i].split(','));
     else if (a === '--replay') opts.replay = argv[++i];
     else if (a === '--out') opts.out = argv[++i];
-    else if (a === '--help' || a === '-h') {
-      console.log('usage: pnpm bench [--quick] [--only section,...] [--replay FILE] [--out FILE]');
+    else if (a === '--no-pin') opts.pin = 'off';
+    else if (a === '--cpu') {
+      const cpu = Number(argv[++i]);
+      if (!Number.isInteger(cpu) || cpu < 0) throw new Error(`bench: --cpu takes a CPU number, got ${argv[i]}`);
+      opts.pin = cpu;
+    } else if (a === '--help' || a === '-h') {
+      console.log('usage: pnpm bench [--quick] [--only section,...] [--replay FILE] [--out FILE] [--no-pin | --cpu N]');
       return;
     } else throw new Error(`bench: unknown argument ${a}`);
   }
@@ -431,6 +458,13 @@ async function main(argv) {
     flood: null,
   };
   console.log(`evtchn-lab bench — node ${process.version}, ${results.meta.cpus} CPUs, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}${opts.quick ? ' (quick)' : ''}`);
+  pinner = new CpuPinner(opts.pin, probeCpu);
+  if (!pinner.enabled) console.log(opts.pin === 'off' ? 'processes not pinned (--no-pin)' : 'processes not pinned: taskset is not available here');
+  else if (opts.pin === 'auto') {
+    pinner.cpu();
+    const [p] = pinner.probes;
+    console.log(`processes pinned to the CPU a probe finds fastest, re-probed every ${pinner.maxAgeMs / 1000} s (first probe: ${p.eventsPerSecond.map((r, c) => `cpu${c} ${M(r)}M`).join(', ')} events/s; see lib/pin.js)`);
+  } else console.log(`processes pinned to cpu${opts.pin}`);
 
   if (opts.replay) {
     progress(`replay ${opts.replay}`);
@@ -448,6 +482,7 @@ async function main(argv) {
       results.targets.map((t) => [t.target, t.anchor, t.measured, t.ok === null ? 'pending' : t.ok ? 'yes' : 'NO']),
     );
   }
+  results.meta.pinning = pinner.summary();
   results.meta.loadAverageAtEnd = loadavg();
   results.meta.seconds = (Date.now() - started) / 1000;
   writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
