@@ -12,22 +12,8 @@
  */
 import type { AbiGuestContext, AbiGuestOps, EventDispatcher, JsonValue } from '@evtchn/core';
 import { Errno, readArray, readArrayInto, readInt, readObject, SnapshotError, snapshotPath, writeArray, XenError } from '@evtchn/core';
-import {
-  FIFO_BUSY,
-  FIFO_CB_HEAD,
-  FIFO_CB_READY,
-  FIFO_EVENT_WORDS_PER_PAGE,
-  FIFO_LINK_MASK,
-  FIFO_LINKED,
-  FIFO_MASKED,
-  FIFO_MAX_EVENT_ARRAY_PAGES,
-  FIFO_MAX_PORTS,
-  FIFO_MAX_QUEUES,
-  FIFO_PAGE_SHIFT,
-  FIFO_PENDING,
-} from './layout.js';
+import { FifoLayout } from './layout.js';
 
-const WORD_INDEX_MASK = FIFO_EVENT_WORDS_PER_PAGE - 1;
 
 /** Options of the FIFO guest side. */
 export interface FifoGuestOptions {
@@ -83,7 +69,7 @@ export class FifoGuestSide implements AbiGuestOps {
     this.controlPages = new Array<Uint32Array | undefined>(ctx.nrCpus).fill(undefined);
     this.controlGfns = new Int32Array(ctx.nrCpus).fill(-1);
     this.online = new Uint8Array(ctx.nrCpus);
-    this.localHead = new Uint32Array(ctx.nrCpus * FIFO_MAX_QUEUES);
+    this.localHead = new Uint32Array(ctx.nrCpus * FifoLayout.MAX_QUEUES);
     this.busyRetries = options.busyRetries ?? DEFAULT_BUSY_RETRIES;
   }
 
@@ -139,7 +125,7 @@ export class FifoGuestSide implements AbiGuestOps {
       this.eventPages.push(mem.page(g)!);
     }
     this.nrEventPages = nr;
-    this.nrEventWords = nr * FIFO_EVENT_WORDS_PER_PAGE;
+    this.nrEventWords = nr * FifoLayout.EVENT_WORDS_PER_PAGE;
     controls.forEach((g, cpu) => {
       this.controlGfns[cpu] = g;
       this.controlPages[cpu] = g >= 0 ? mem.page(g) : undefined;
@@ -148,7 +134,7 @@ export class FifoGuestSide implements AbiGuestOps {
 
   /** 131072. */
   maxChannels(): number {
-    return FIFO_MAX_PORTS;
+    return FifoLayout.MAX_PORTS;
   }
 
   /** Ports covered by the registered event-array pages. */
@@ -163,8 +149,8 @@ export class FifoGuestSide implements AbiGuestOps {
    *   memory, or the hypercall's error
    */
   setup(port: number): number {
-    const needed = Math.floor(port / FIFO_EVENT_WORDS_PER_PAGE) + 1;
-    if (needed > FIFO_MAX_EVENT_ARRAY_PAGES) return -Errno.EINVAL;
+    const needed = Math.floor(port / FifoLayout.EVENT_WORDS_PER_PAGE) + 1;
+    if (needed > FifoLayout.MAX_EVENT_ARRAY_PAGES) return -Errno.EINVAL;
     while (this.nrEventPages < needed) {
       const slot = this.nrEventPages;
       let gfn = this.eventGfns[slot];
@@ -176,11 +162,11 @@ export class FifoGuestSide implements AbiGuestOps {
         this.eventPages.push(fresh);
       }
       const page = this.eventPages[slot]!;
-      page.fill(FIFO_MASKED);
+      page.fill(FifoLayout.MASKED);
       const rc = this.ctx.hypercalls.expandArray(gfn);
       if (rc < 0) return rc;
       this.nrEventPages++;
-      this.nrEventWords += FIFO_EVENT_WORDS_PER_PAGE;
+      this.nrEventWords += FifoLayout.EVENT_WORDS_PER_PAGE;
     }
     return 0;
   }
@@ -196,36 +182,36 @@ export class FifoGuestSide implements AbiGuestOps {
     // Every event's ack comes here: kept free of `pageOf` to leave inlining budget to the
     // rest of the event path.
     if (port >= this.nrEventWords) return;
-    const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
-    page[port & WORD_INDEX_MASK] &= ~FIFO_PENDING;
+    const page = this.eventPages[port >>> FifoLayout.PAGE_SHIFT]!;
+    page[port & FifoLayout.WORD_INDEX_MASK] &= ~FifoLayout.PENDING;
   }
 
   /** Sets PENDING (retrigger); no linking, that is the hypervisor's job. */
   setPending(port: number): void {
     const page = this.pageOf(port);
     if (page === undefined) return;
-    const i = port & WORD_INDEX_MASK;
-    page[i] = page[i]! | FIFO_PENDING;
+    const i = port & FifoLayout.WORD_INDEX_MASK;
+    page[i] = page[i]! | FifoLayout.PENDING;
   }
 
   /** Whether PENDING is set. */
   isPending(port: number): boolean {
     const page = this.pageOf(port);
-    return page !== undefined && (page[port & WORD_INDEX_MASK]! & FIFO_PENDING) !== 0;
+    return page !== undefined && (page[port & FifoLayout.WORD_INDEX_MASK]! & FifoLayout.PENDING) !== 0;
   }
 
   /** Whether MASKED is set (a port without an event word reads masked). */
   isMasked(port: number): boolean {
     const page = this.pageOf(port);
-    return page === undefined || (page[port & WORD_INDEX_MASK]! & FIFO_MASKED) !== 0;
+    return page === undefined || (page[port & FifoLayout.WORD_INDEX_MASK]! & FifoLayout.MASKED) !== 0;
   }
 
   /** Sets MASKED. */
   mask(port: number): void {
     const page = this.pageOf(port);
     if (page === undefined) return;
-    const i = port & WORD_INDEX_MASK;
-    page[i] = page[i]! | FIFO_MASKED;
+    const i = port & FifoLayout.WORD_INDEX_MASK;
+    page[i] = page[i]! | FifoLayout.MASKED;
   }
 
   /**
@@ -239,17 +225,17 @@ export class FifoGuestSide implements AbiGuestOps {
   unmask(port: number, _cpu: number): void {
     const page = this.pageOf(port);
     if (page === undefined) return;
-    const i = port & WORD_INDEX_MASK;
+    const i = port & FifoLayout.WORD_INDEX_MASK;
     for (let attempt = 0; attempt <= this.busyRetries; attempt++) {
       const word = page[i]!;
-      if ((word & FIFO_MASKED) === 0) return;
-      if ((word & FIFO_PENDING) !== 0) {
+      if ((word & FifoLayout.MASKED) === 0) return;
+      if ((word & FifoLayout.PENDING) !== 0) {
         this.ctx.hypercalls.unmask(port);
         return;
       }
-      const expected = (word & ~FIFO_BUSY) >>> 0;
+      const expected = (word & ~FifoLayout.BUSY) >>> 0;
       if (page[i] === expected) {
-        page[i] = expected & ~FIFO_MASKED;
+        page[i] = expected & ~FifoLayout.MASKED;
         return;
       }
     }
@@ -301,7 +287,7 @@ export class FifoGuestSide implements AbiGuestOps {
       // Linux's init_control_block: the block (READY bits, HEADs) and the local HEADs start
       // empty, as the new hypervisor's queues do.
       this.controlPages[cpu]!.fill(0);
-      this.localHead.fill(0, cpu * FIFO_MAX_QUEUES, (cpu + 1) * FIFO_MAX_QUEUES);
+      this.localHead.fill(0, cpu * FifoLayout.MAX_QUEUES, (cpu + 1) * FifoLayout.MAX_QUEUES);
       const rc = this.ctx.hypercalls.initControl(this.controlGfns[cpu]!, 0, cpu);
       if (rc < 0) this.ctx.warn(`xen: FIFO control block for CPU${cpu} refused on resume (${rc})`);
     }
@@ -323,7 +309,7 @@ export class FifoGuestSide implements AbiGuestOps {
     const page = gfn < 0 ? undefined : this.ctx.memory.page(gfn);
     if (page === undefined) return -Errno.ENOMEM;
     page.fill(0);
-    this.localHead.fill(0, cpu * FIFO_MAX_QUEUES, (cpu + 1) * FIFO_MAX_QUEUES);
+    this.localHead.fill(0, cpu * FifoLayout.MAX_QUEUES, (cpu + 1) * FifoLayout.MAX_QUEUES);
     const rc = this.ctx.hypercalls.initControl(gfn, 0, cpu);
     if (rc < 0) return rc;
     this.controlPages[cpu] = page;
@@ -352,21 +338,22 @@ export class FifoGuestSide implements AbiGuestOps {
     const cb = this.controlPages[cpu];
     if (cb === undefined) return;
     const localHead = this.localHead;
-    const base = cpu * FIFO_MAX_QUEUES;
-    let ready = cb[FIFO_CB_READY]!;
-    cb[FIFO_CB_READY] = 0;
+    const base = cpu * FifoLayout.MAX_QUEUES;
+    let ready = cb[FifoLayout.CB_READY]! | 0;
+    cb[FifoLayout.CB_READY] = 0;
     while (ready !== 0) {
       const q = 31 - Math.clz32(ready & -ready);
-      let port = localHead[base + q]!;
-      if (port === 0) port = cb[FIFO_CB_HEAD + q]! & FIFO_LINK_MASK;
+      // `| 0`: a signed 32-bit port keeps V8's comparisons below in integer registers.
+      let port = localHead[base + q]! | 0;
+      if (port === 0) port = cb[FifoLayout.CB_HEAD + q]! & FifoLayout.LINK_MASK;
       if (port < this.nrEventWords) {
-        const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
-        const i = port & WORD_INDEX_MASK;
+        const page = this.eventPages[port >>> FifoLayout.PAGE_SHIFT]!;
+        const i = port & FifoLayout.WORD_INDEX_MASK;
         const word = page[i]!;
-        page[i] = word & ~(FIFO_LINKED | FIFO_LINK_MASK);
-        const next = word & FIFO_LINK_MASK;
+        page[i] = word & ~(FifoLayout.LINKED | FifoLayout.LINK_MASK);
+        const next = word & FifoLayout.LINK_MASK;
         if (next === 0) ready &= ~(1 << q);
-        if ((word & (FIFO_PENDING | FIFO_MASKED)) >>> 0 === FIFO_PENDING) {
+        if ((word & (FifoLayout.PENDING | FifoLayout.MASKED)) === FifoLayout.PENDING) {
           if (dispatch !== undefined) dispatch.handlePort(port, cpu);
           else this.dropEvent(port);
         }
@@ -376,12 +363,12 @@ export class FifoGuestSide implements AbiGuestOps {
         localHead[base + q] = 0;
         ready &= ~(1 << q);
       }
-      ready |= cb[FIFO_CB_READY]!;
-      cb[FIFO_CB_READY] = 0;
+      ready |= cb[FifoLayout.CB_READY]!;
+      cb[FifoLayout.CB_READY] = 0;
       if (ready !== 0 && dispatch !== undefined && dispatch.shouldYield?.() === true) {
         // The vCPU's slice is used up: the queues keep their heads and READY bits, and the
         // upcall loop's continuation drains on from here.
-        cb[FIFO_CB_READY] = ready;
+        cb[FifoLayout.CB_READY] = ready;
         return;
       }
     }
@@ -394,6 +381,6 @@ export class FifoGuestSide implements AbiGuestOps {
 
   private pageOf(port: number): Uint32Array | undefined {
     if (port >= this.nrEventWords) return undefined;
-    return this.eventPages[port >>> FIFO_PAGE_SHIFT];
+    return this.eventPages[port >>> FifoLayout.PAGE_SHIFT];
   }
 }

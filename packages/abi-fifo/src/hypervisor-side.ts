@@ -14,27 +14,8 @@
  */
 import type { AbiHypervisorContext, AbiHypervisorOps, JsonValue } from '@evtchn/core';
 import { Errno, readArray, readArrayInto, readInt, readObject, SnapshotError, snapshotPath, writeArray } from '@evtchn/core';
-import {
-  FIFO_BUSY,
-  FIFO_CB_HEAD,
-  FIFO_CB_READY,
-  FIFO_CONTROL_BLOCK_ALIGN,
-  FIFO_CONTROL_BLOCK_MAX_OFFSET,
-  FIFO_EVENT_WORDS_PER_PAGE,
-  FIFO_LINK_BITS,
-  FIFO_LINK_MASK,
-  FIFO_LINKED,
-  FIFO_MASKED,
-  FIFO_MAX_EVENT_ARRAY_PAGES,
-  FIFO_MAX_PORTS,
-  FIFO_MAX_QUEUES,
-  FIFO_PAGE_SHIFT,
-  FIFO_PENDING,
-  FIFO_PRIORITY_DEFAULT,
-  FIFO_PRIORITY_MIN,
-} from './layout.js';
+import { FifoLayout, FIFO_CONTROL_BLOCK_ALIGN, FIFO_CONTROL_BLOCK_MAX_OFFSET } from './layout.js';
 
-const WORD_INDEX_MASK = FIFO_EVENT_WORDS_PER_PAGE - 1;
 
 /**
  * Checks the arguments of `EVTCHNOP_init_control` in Xen's order: the vCPU first (`-ENOENT`),
@@ -62,7 +43,7 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
   /** Always `'fifo'`. */
   readonly name = 'fifo';
   /** 131072: the ports a 17-bit LINK field can name. */
-  readonly maxPorts = FIFO_MAX_PORTS;
+  readonly maxPorts = FifoLayout.MAX_PORTS;
 
   /** Event-array pages, slot i covering ports i*1024 .. i*1024+1023 (references into guest memory). */
   private eventPages: Uint32Array[] = [];
@@ -82,7 +63,7 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
   constructor(private readonly ctx: AbiHypervisorContext) {
     this.controlPages = new Array<Uint32Array | undefined>(ctx.nrVcpus).fill(undefined);
     this.controlBase = new Uint32Array(ctx.nrVcpus);
-    this.tails = new Uint32Array(ctx.nrVcpus * FIFO_MAX_QUEUES);
+    this.tails = new Uint32Array(ctx.nrVcpus * FifoLayout.MAX_QUEUES);
     this.controlGfns = new Array<number>(ctx.nrVcpus).fill(-1);
   }
 
@@ -109,13 +90,13 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
       return g;
     };
     const events = readArray(o.eventGfns, 'eventGfns').map((g, i) => gfn(g, snapshotPath('eventGfns', i), false));
-    if (events.length > FIFO_MAX_EVENT_ARRAY_PAGES) throw new SnapshotError('eventGfns', `expected at most ${FIFO_MAX_EVENT_ARRAY_PAGES} pages`);
+    if (events.length > FifoLayout.MAX_EVENT_ARRAY_PAGES) throw new SnapshotError('eventGfns', `expected at most ${FifoLayout.MAX_EVENT_ARRAY_PAGES} pages`);
     const controls = readArray(o.controlGfns, 'controlGfns', this.ctx.nrVcpus).map((g, i) => gfn(g, snapshotPath('controlGfns', i), true));
     readArrayInto(o.controlBase, 'controlBase', this.controlBase);
     readArrayInto(o.tails, 'tails', this.tails);
     this.eventGfns = events;
     this.eventPages = events.map((g) => mem.page(g)!);
-    this.nrEventWords = events.length * FIFO_EVENT_WORDS_PER_PAGE;
+    this.nrEventWords = events.length * FifoLayout.EVENT_WORDS_PER_PAGE;
     controls.forEach((g, v) => {
       this.controlGfns[v] = g;
       this.controlPages[v] = g >= 0 ? mem.page(g) : undefined;
@@ -137,7 +118,7 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
    * For dumps and tests.
    */
   queueTail(vcpu: number, priority: number): number {
-    return this.tails[vcpu * FIFO_MAX_QUEUES + priority]!;
+    return this.tails[vcpu * FifoLayout.MAX_QUEUES + priority]!;
   }
 
   /**
@@ -150,8 +131,8 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
     if (page === undefined) return undefined;
     const base = this.controlBase[vcpu]!;
     const heads: number[] = [];
-    for (let q = 0; q < FIFO_MAX_QUEUES; q++) heads.push(page[base + FIFO_CB_HEAD + q]!);
-    return { ready: page[base + FIFO_CB_READY]!, heads };
+    for (let q = 0; q < FifoLayout.MAX_QUEUES; q++) heads.push(page[base + FifoLayout.CB_HEAD + q]!);
+    return { ready: page[base + FifoLayout.CB_READY]!, heads };
   }
 
   /**
@@ -160,7 +141,7 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
    */
   eventWord(port: number): number | undefined {
     if (port >= this.nrEventWords) return undefined;
-    return this.eventPages[port >>> FIFO_PAGE_SHIFT]![port & WORD_INDEX_MASK];
+    return this.eventPages[port >>> FifoLayout.PAGE_SHIFT]![port & FifoLayout.WORD_INDEX_MASK];
   }
 
   /**
@@ -172,7 +153,7 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
     const rc = checkInitControlArgs(this.ctx.nrVcpus, offset, vcpu);
     if (rc < 0) return rc;
     const mapped = this.mapControlBlock(controlGfn, offset, vcpu);
-    return mapped < 0 ? mapped : FIFO_LINK_BITS;
+    return mapped < 0 ? mapped : FifoLayout.LINK_BITS;
   }
 
   /**
@@ -202,7 +183,7 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
     for (let port = 1; port < prev.maxPorts; port++) {
       if (!ch.isValid(port)) break;
       if (prev.isPending(port)) ch.pendingFlag[port] = 1;
-      ch.priority[port] = FIFO_PRIORITY_DEFAULT;
+      ch.priority[port] = FifoLayout.PRIORITY_DEFAULT;
     }
   }
 
@@ -214,13 +195,13 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
    */
   expandArray(arrayGfn: number): number {
     const slot = this.eventPages.length;
-    if (slot >= FIFO_MAX_EVENT_ARRAY_PAGES) return -Errno.ENOSPC;
+    if (slot >= FifoLayout.MAX_EVENT_ARRAY_PAGES) return -Errno.ENOSPC;
     const page = this.ctx.memory.page(arrayGfn);
     if (page === undefined) return -Errno.EINVAL;
     this.eventPages.push(page);
     this.eventGfns.push(arrayGfn);
     const first = this.nrEventWords;
-    this.nrEventWords += FIFO_EVENT_WORDS_PER_PAGE;
+    this.nrEventWords += FifoLayout.EVENT_WORDS_PER_PAGE;
     const ch = this.ctx.channels;
     for (let port = first; port < this.nrEventWords; port++) {
       if (!ch.isValid(port)) break;
@@ -231,9 +212,9 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
 
   /** A new binding starts at the default priority. Warns when the port is still queued. */
   init(port: number): void {
-    this.ctx.channels.priority[port] = FIFO_PRIORITY_DEFAULT;
+    this.ctx.channels.priority[port] = FifoLayout.PRIORITY_DEFAULT;
     const word = this.eventWord(port);
-    if (word !== undefined && (word & FIFO_LINKED) !== 0) {
+    if (word !== undefined && (word & FifoLayout.LINKED) !== 0) {
       // The first event may now be delivered on the wrong vCPU or at the old priority.
       this.ctx.warn(`domain ${this.ctx.domid}, port ${port} already on a queue`);
     }
@@ -256,11 +237,11 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
       this.dropNoControlBlock(vcpu);
       return;
     }
-    const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
-    const i = port & WORD_INDEX_MASK;
-    const word = page[i]! | FIFO_PENDING;
+    const page = this.eventPages[port >>> FifoLayout.PAGE_SHIFT]!;
+    const i = port & FifoLayout.WORD_INDEX_MASK;
+    const word = page[i]! | FifoLayout.PENDING;
     page[i] = word;
-    if ((word & (FIFO_MASKED | FIFO_LINKED)) !== 0) return;
+    if ((word & (FifoLayout.MASKED | FifoLayout.LINKED)) !== 0) return;
     this.link(vcpu, port, cbPage, page, i, word);
   }
 
@@ -269,12 +250,12 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
    * priority, and notifies `vcpu` when that queue goes from empty to non-empty.
    */
   private link(vcpu: number, port: number, cbPage: Uint32Array, page: Uint32Array, i: number, word: number): void {
-    page[i] = word | FIFO_LINKED;
+    page[i] = word | FifoLayout.LINKED;
 
     const ch = this.ctx.channels;
     const prio = ch.priority[port]!;
-    const q = vcpu * FIFO_MAX_QUEUES + prio;
-    const oldQ = ch.lastVcpu[port]! * FIFO_MAX_QUEUES + ch.lastPriority[port]!;
+    const q = vcpu * FifoLayout.MAX_QUEUES + prio;
+    const oldQ = ch.lastVcpu[port]! * FifoLayout.MAX_QUEUES + ch.lastPriority[port]!;
     // The port was the tail of the queue it was last on; that queue is empty now, and a
     // stale tail there would splice a later event of that queue onto this one's new queue.
     if (this.tails[oldQ] === port) this.tails[oldQ] = 0;
@@ -283,16 +264,16 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
       ch.lastPriority[port] = prio;
     }
 
-    const tail = this.tails[q]!;
+    const tail = this.tails[q]! | 0;
     this.tails[q] = port;
     if (tail !== 0 && this.linkAfter(tail, port)) return;
 
     const base = this.controlBase[vcpu]!;
-    cbPage[base + FIFO_CB_HEAD + prio] = port;
-    const ready = cbPage[base + FIFO_CB_READY]!;
+    cbPage[base + FifoLayout.CB_HEAD + prio] = port;
+    const ready = cbPage[base + FifoLayout.CB_READY]!;
     const bit = 1 << prio;
     if ((ready & bit) !== 0) return;
-    cbPage[base + FIFO_CB_READY] = ready | bit;
+    cbPage[base + FifoLayout.CB_READY] = ready | bit;
     this.ctx.markEventsPending(vcpu);
   }
 
@@ -311,48 +292,48 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
    */
   private linkAfter(tail: number, port: number): boolean {
     if (tail >= this.nrEventWords) return false;
-    const page = this.eventPages[tail >>> FIFO_PAGE_SHIFT]!;
-    const i = tail & WORD_INDEX_MASK;
+    const page = this.eventPages[tail >>> FifoLayout.PAGE_SHIFT]!;
+    const i = tail & FifoLayout.WORD_INDEX_MASK;
     const word = page[i]!;
-    if ((word & FIFO_LINKED) === 0) return false;
-    page[i] = (word & ~(FIFO_BUSY | FIFO_LINK_MASK)) | port;
+    if ((word & FifoLayout.LINKED) === 0) return false;
+    page[i] = (word & ~(FifoLayout.BUSY | FifoLayout.LINK_MASK)) | port;
     return true;
   }
 
   /** Clears PENDING (the guest skips a consumed event that is not pending). */
   clearPending(port: number): void {
     if (port >= this.nrEventWords) return;
-    const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
-    const i = port & WORD_INDEX_MASK;
-    page[i] = page[i]! & ~FIFO_PENDING;
+    const page = this.eventPages[port >>> FifoLayout.PAGE_SHIFT]!;
+    const i = port & FifoLayout.WORD_INDEX_MASK;
+    page[i] = page[i]! & ~FifoLayout.PENDING;
   }
 
   /** EVTCHNOP_unmask: clears MASKED and, if the event is pending, links it on the notify vCPU. */
   unmask(port: number): void {
     if (port >= this.nrEventWords) return;
-    const page = this.eventPages[port >>> FIFO_PAGE_SHIFT]!;
-    const i = port & WORD_INDEX_MASK;
-    const word = page[i]! & ~FIFO_MASKED;
+    const page = this.eventPages[port >>> FifoLayout.PAGE_SHIFT]!;
+    const i = port & FifoLayout.WORD_INDEX_MASK;
+    const word = page[i]! & ~FifoLayout.MASKED;
     page[i] = word;
-    if ((word & FIFO_PENDING) !== 0) this.setPending(this.ctx.channels.notifyVcpu[port]!, port);
+    if ((word & FifoLayout.PENDING) !== 0) this.setPending(this.ctx.channels.notifyVcpu[port]!, port);
   }
 
   /** Whether the port has an event word with PENDING set. */
   isPending(port: number): boolean {
     const word = this.eventWord(port);
-    return word !== undefined && (word & FIFO_PENDING) !== 0;
+    return word !== undefined && (word & FifoLayout.PENDING) !== 0;
   }
 
   /** Whether the port reads masked (a port without an event word cannot be delivered: masked). */
   isMasked(port: number): boolean {
     const word = this.eventWord(port);
-    return word === undefined || (word & FIFO_MASKED) !== 0;
+    return word === undefined || (word & FifoLayout.MASKED) !== 0;
   }
 
   /** Whether the port is still LINKED on a queue (allocation skips it until the guest consumes it). */
   isBusy(port: number): boolean {
     const word = this.eventWord(port);
-    return word !== undefined && (word & FIFO_LINKED) !== 0;
+    return word !== undefined && (word & FifoLayout.LINKED) !== 0;
   }
 
   /**
@@ -361,7 +342,7 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
    * @returns 0 or `-EINVAL` for a priority above 15
    */
   setPriority(port: number, priority: number): number {
-    if (!Number.isInteger(priority) || priority < 0 || priority > FIFO_PRIORITY_MIN) return -Errno.EINVAL;
+    if (!Number.isInteger(priority) || priority < 0 || priority > FifoLayout.PRIORITY_MIN) return -Errno.EINVAL;
     this.ctx.channels.priority[port] = priority;
     return 0;
   }
@@ -373,8 +354,8 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
   printState(port: number): string {
     const word = this.eventWord(port);
     if (word === undefined) return '?     ';
-    const busy = (word & FIFO_BUSY) !== 0 ? 'B' : ' ';
-    if ((word & FIFO_LINKED) !== 0) return `${busy} ${String(word & FIFO_LINK_MASK).padEnd(4)}`;
+    const busy = (word & FifoLayout.BUSY) !== 0 ? 'B' : ' ';
+    if ((word & FifoLayout.LINKED) !== 0) return `${busy} ${String(word & FifoLayout.LINK_MASK).padEnd(4)}`;
     return `${busy} -   `;
   }
 

@@ -5,7 +5,7 @@
  * functions over the descriptor so that the event hot path allocates nothing.
  */
 import { IrqReturnCode, IrqStatusBit } from './constants.js';
-import { IrqFlow, countIrq, maskAckIrq, maskIrq, unmaskIrq, type IrqDesc } from './irq-desc.js';
+import { IrqFlowCode, countIrq, maskAckIrq, maskIrq, unmaskIrq, type IrqDesc } from './irq-desc.js';
 
 /** Told after every run of a descriptor's actions (statistics, the platform's event bus). */
 export interface FlowObserver {
@@ -121,19 +121,19 @@ export function handleLevelIrq(desc: IrqDesc, cpu: number, observer: FlowObserve
 /** Runs the descriptor's flow handler (`generic_handle_irq_desc`). */
 export function runFlow(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
   // Event channels use the edge flow: tested first, the other flows behind one call.
-  if (desc.flow === IrqFlow.EDGE) handleEdgeIrq(desc, cpu, observer);
+  if (desc.flow === IrqFlowCode.EDGE) handleEdgeIrq(desc, cpu, observer);
   else runOtherFlow(desc, cpu, observer);
 }
 
 function runOtherFlow(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
   switch (desc.flow) {
-    case IrqFlow.FASTEOI:
+    case IrqFlowCode.FASTEOI:
       handleFasteoiIrq(desc, cpu, observer);
       break;
-    case IrqFlow.PERCPU:
+    case IrqFlowCode.PERCPU:
       handlePercpuIrq(desc, cpu, observer);
       break;
-    case IrqFlow.LEVEL:
+    case IrqFlowCode.LEVEL:
       handleLevelIrq(desc, cpu, observer);
       break;
   }

@@ -22,16 +22,28 @@ import {
 /** A driver's interrupt handler (`irq_handler_t`). */
 export type IrqHandler = (irq: number, devId: unknown) => IrqReturn;
 
+/**
+ * The flow codes as a const enum, for the event path's flow dispatch (see `IrqStatusBit` in
+ * constants.ts for why); {@link IrqFlow} is their public form.
+ * @internal
+ */
+export const enum IrqFlowCode {
+  EDGE = 0,
+  FASTEOI = 1,
+  PERCPU = 2,
+  LEVEL = 3,
+}
+
 /** Flow handler of a descriptor: how the chip is driven around the actions. */
 export const IrqFlow = {
   /** `handle_edge_irq`: ack first, replay events that arrive while in progress. */
-  EDGE: 0,
+  EDGE: IrqFlowCode.EDGE as 0,
   /** `handle_fasteoi_irq`: handlers, then one EOI. */
-  FASTEOI: 1,
+  FASTEOI: IrqFlowCode.FASTEOI as 1,
   /** `handle_percpu_irq`: ack, handlers, eoi; no in-progress or mask games. */
-  PERCPU: 2,
+  PERCPU: IrqFlowCode.PERCPU as 2,
   /** `handle_level_irq` (the 2007 event IRQs): mask and ack, handlers, unmask unless disabled. */
-  LEVEL: 3,
+  LEVEL: IrqFlowCode.LEVEL as 3,
 } as const;
 
 /** Value of {@link IrqFlow}. */
