@@ -17,9 +17,9 @@ export class EvtchnIrqMap {
 
   /** IRQ mapped to `port`, or -1. */
   get(port: number): number {
-    // Looked up on every event: shifts and masks of a const enum keep it small for V8's
-    // inlining budget. A port past the rows (or not a uint32) finds no row.
-    const row = port >>> 0 === port && port < this.maxPorts ? this.rows[port >>> EvtchnRow.SHIFT] : undefined;
+    // Looked up on every event, so kept small for V8's inlining budget. No maxPorts check:
+    // `set` writes no port at or past it, so a row covering such ports holds -1 there.
+    const row = port >>> 0 === port ? this.rows[port >>> EvtchnRow.SHIFT] : undefined;
     return row === undefined ? -1 : row[port & EvtchnRow.MASK]!;
   }
 
