@@ -7,10 +7,14 @@ import { IrqType, type IrqTypeValue } from './constants.js';
 
 /** Event-channel state of one guest IRQ. */
 export class IrqInfo {
-  /** Binding type ({@link IrqType}). */
-  type: IrqTypeValue = IrqType.UNBOUND;
+  // The fields every event reads come first, in the object's first cache line: at 131072
+  // ports the per-IRQ objects do not fit in the caches (bench/README.md, optimisation 9).
   /** Bound port, 0 when none (port 0 is never a usable channel). */
   port = 0;
+  /** 1 while an event of this IRQ is being handled (a second one is dropped). */
+  isActive = 0;
+  /** Binding type ({@link IrqType}). */
+  type: IrqTypeValue = IrqType.UNBOUND;
   /** CPU the port is bound to. */
   cpu = 0;
   /** -1: single owner, torn down at unbind; ≥ 1: refcounted (`evtchn_get/put`). */
@@ -19,8 +23,6 @@ export class IrqInfo {
   isStatic = false;
   /** Mask reasons (`MASK_REASON_*`); the port is masked while any is set. */
   maskReason = 0;
-  /** 1 while an event of this IRQ is being handled (a second one is dropped). */
-  isActive = 0;
   /** Counted in the per-CPU channel count used for affinity (`is_accounted`). */
   isAccounted = false;
   /** Consecutive spurious late EOIs (storm back-off). */
