@@ -76,11 +76,11 @@ function spawnChild(suite, params, cpu) {
   return JSON.parse(line.slice(RESULT_MARK.length));
 }
 
-/** Runs `suite` in a fresh process on the CPU the pinner chose; the result records that CPU. */
+/** Runs `suite` in a fresh process on the CPU the pinner chose; a result object records that CPU. */
 function runChild(suite, params) {
   const cpu = pinner?.cpu();
   const r = spawnChild(suite, params, cpu);
-  return cpu === undefined ? r : { ...r, pinnedCpu: cpu };
+  return cpu === undefined || Array.isArray(r) ? r : { ...r, pinnedCpu: cpu };
 }
 
 /** The pinner's probe: the probe workload on `cpu`, events/s. */
