@@ -74,9 +74,10 @@ abstract class XenEvtchnChip implements IrqChip {
     // `event_handler_exit` written out: every event's ack runs here, inside V8's inlining
     // budget for the event path.
     const info = desc.info;
-    if (info === null || info.port === 0) return;
-    info.isActive = 0;
-    this.host.clearEvtchn(info.port);
+    const port = info === null ? 0 : info.port;
+    if (port === 0) return;
+    info!.isActive = 0;
+    this.host.clearEvtchn(port);
   }
 
   /** `mask_ack_dynirq`: mask EXPLICIT, then ack. */

@@ -50,13 +50,10 @@ export function handleEdgeIrq(desc: IrqDesc, cpu: number, observer: FlowObserver
   countIrq(desc, cpu);
   desc.chip?.ack?.(desc);
   do {
-    if (desc.action === null) {
-      maskIrq(desc);
-      return;
-    }
+    if (desc.action === null) return maskIrq(desc);
     if (desc.status & IrqStatusBit.PENDING) unmaskForReplay(desc);
     handleIrqEvent(desc, cpu, observer);
-  } while (desc.status & IrqStatusBit.PENDING && !(desc.status & IrqStatusBit.DISABLED));
+  } while ((desc.status & (IrqStatusBit.PENDING | IrqStatusBit.DISABLED)) === IrqStatusBit.PENDING);
 }
 
 /** An edge that cannot run now: remembered as `IRQS_PENDING`, the source masked and acked. */
