@@ -46,6 +46,35 @@ describe('a sender never runs the receiver', () => {
     const c = p.runner.costs;
     expect(ran[0]).toBe(c.entryLatencyNs + c.upcallNs + c.scanStepNs + c.handlerNs);
   });
+
+  for (const fifo of [true, false]) {
+    it(`charges a scan step for every port the scan finds, an IRQ-less one too, and each IRQ's own handler cost (${fifo ? 'FIFO' : '2-level'})`, () => {
+      const p = platform(undefined, fifo);
+      const fe = guest(p, 1);
+      // A pending, unmasked port without an IRQ, found by the scan before the IRQ's port: it
+      // costs a scan step and stays pending (Linux's handle_irq_for_port ignores it).
+      const bare = p.hypervisor.evtchn(1).allocUnbound(1, 0);
+      const bareRemote = guest(p, 0).bindInterdomainEvtchnToIrq(1, bare);
+      expect(bareRemote).toBeGreaterThanOrEqual(0);
+      const ran: number[] = [];
+      const { feIrq, bePort } = channel(p, 1, 0, () => (ran.push(p.runner.now()), IRQ_HANDLED));
+      // After the IRQ's bind has set up the event words: routed to CPU 0 (2-level) and unmasked.
+      fe.abi.bindToCpu(bare, 0, 0);
+      fe.abi.unmask(bare, 0);
+      expect(bare).toBeLessThan(fe.evtchnFromIrq(feIrq));
+      fe.setIrqHandlerCost(feIrq, 777);
+      expect(p.hypervisor.evtchn(0).send(guest(p, 0).evtchnFromIrq(bareRemote))).toBe(0);
+      expect(p.hypervisor.evtchn(0).send(bePort)).toBe(0);
+      p.run(100_000);
+      const c = p.runner.costs;
+      expect(ran).toEqual([c.entryLatencyNs + c.upcallNs + 2 * c.scanStepNs + 777]);
+      // FIFO unlinked the event, so the scan saw it once; a 2-level scan sees the still-pending
+      // bit again whenever a later upcall (the timer's) scans its word.
+      if (fifo) expect(fe.stats.noIrq).toBe(1);
+      else expect(fe.stats.noIrq).toBeGreaterThanOrEqual(1);
+      expect(fe.abi.isPending(bare)).toBe(true);
+    });
+  }
 });
 
 describe('faults stay where they happen', () => {

@@ -34,4 +34,16 @@ describe('EvtchnIrqMap', () => {
     expect(map.set(-1, 1)).toBe(-Errno.EINVAL);
     expect(map.get(1024)).toBe(-1);
   });
+
+  it('reads -1 past the table even where the last row covers the port, and for ports that are not uint32', () => {
+    // 1500 ports: the second row covers ports 1024-2047, of which 1500-2047 are outside.
+    const map = new EvtchnIrqMap(1500);
+    expect(map.set(1499, 9)).toBe(0);
+    expect(map.set(1500, 9)).toBe(-Errno.EINVAL);
+    expect(map.get(1499)).toBe(9);
+    for (const port of [1500, 2047, 2048, -1, -1024, 1499.5, 0.5, Number.NaN, 2 ** 32 + 1499]) expect(map.get(port)).toBe(-1);
+    map.set(1, 3);
+    expect(map.get(1.5)).toBe(-1);
+    expect(map.get(1)).toBe(3);
+  });
 });
