@@ -43,7 +43,7 @@ export class FifoHypervisorSide implements AbiHypervisorOps {
   /** Always `'fifo'`. */
   readonly name = 'fifo';
   /** 131072: the ports a 17-bit LINK field can name. */
-  readonly maxPorts = FifoLayout.MAX_PORTS;
+  readonly maxPorts: number = FifoLayout.MAX_PORTS;
 
   /** Event-array pages, slot i covering ports i*1024 .. i*1024+1023 (references into guest memory). */
   private eventPages: Uint32Array[] = [];
