@@ -121,6 +121,36 @@ describe('guest delivery', () => {
     expect(t.upcall(0)).toEqual([6, 7, 5]);
   });
 
+  it('stops where the vCPU must yield and goes on from there in the next pass, READY and heads kept', () => {
+    const t = boot(1);
+    for (const p of [1, 2, 3]) t.bind(p, 0, 7);
+    t.bind(4, 0, 2);
+    for (const p of [4, 1, 2, 3]) t.dom.send(p);
+    // A dispatcher whose slice ends after its second event.
+    let budget = 2;
+    const yielding = Object.assign(Object.create(t.rec) as typeof t.rec, { shouldYield: () => --budget <= 0 });
+    t.guest.handleEvents(0, yielding);
+    expect(t.rec.take()).toEqual([4, 1]);
+    expect(t.dom.fifo.controlBlock(0)!.ready).toBe(1 << 7);
+    budget = Infinity;
+    t.guest.handleEvents(0, yielding);
+    expect(t.rec.take()).toEqual([2, 3]);
+    expect(t.dom.fifo.controlBlock(0)!.ready).toBe(0);
+  });
+
+  it('treats a queue whose head has no event word as empty: READY cleared, nothing dispatched, the queue usable again', () => {
+    const t = boot(1);
+    t.bind(1, 0, 7);
+    expect(t.guest.nrChannels()).toBe(1024);
+    const cb = t.dom.memory.page(1)!; // CPU 0's control block (the first init_control)
+    cb[0] = 1 << 7;
+    cb[2 + 7] = 5000; // head[7]: a port beyond the one registered event-array page
+    expect(t.upcall(0)).toEqual([]);
+    expect(cb[0]).toBe(0);
+    t.dom.send(1);
+    expect(t.upcall(0)).toEqual([1]);
+  });
+
   it('serves an event raised by a handler at a higher priority next', () => {
     const t = boot(1);
     t.bind(1, 0, 7);
