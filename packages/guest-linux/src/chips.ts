@@ -71,13 +71,8 @@ abstract class XenEvtchnChip implements IrqChip {
 
   /** `ack_dynirq`: the event is over (not active), its pending bit cleared. */
   ack(desc: IrqDesc): void {
-    // `event_handler_exit` written out: every event's ack runs here, inside V8's inlining
-    // budget for the event path.
     const info = desc.info;
-    const port = info === null ? 0 : info.port;
-    if (port === 0) return;
-    info!.isActive = 0;
-    this.host.clearEvtchn(port);
+    if (info !== null && info.port !== 0) eventHandlerExit(this.host, info);
   }
 
   /** `mask_ack_dynirq`: mask EXPLICIT, then ack. */
