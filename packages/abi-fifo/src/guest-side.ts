@@ -14,7 +14,6 @@ import type { AbiGuestContext, AbiGuestOps, EventDispatcher, JsonValue } from '@
 import { Errno, readArray, readArrayInto, readInt, readObject, SnapshotError, snapshotPath, writeArray, XenError } from '@evtchn/core';
 import { FifoLayout } from './layout.js';
 
-
 /** Options of the FIFO guest side. */
 export interface FifoGuestOptions {
   /**
@@ -44,9 +43,10 @@ export class FifoGuestSide implements AbiGuestOps {
   private readonly eventPages: Uint32Array[] = [];
   /** Gfns of the event-array pages, kept after `resume` so the same pages are registered again. */
   private readonly eventGfns: number[] = [];
-  /** Pages registered since boot or the last `resume`. */
-  private nrEventPages = 0;
-  /** Ports covered by those pages (`nrEventPages` words' worth), kept for the per-event checks. */
+  /**
+   * Ports covered by the pages registered since boot or the last `resume` (a whole number of
+   * pages' words): the per-event checks compare a port with it directly.
+   */
   private nrEventWords = 0;
   /** Per CPU: its control-block page, or `undefined` when it has none. */
   private readonly controlPages: (Uint32Array | undefined)[];
@@ -94,7 +94,7 @@ export class FifoGuestSide implements AbiGuestOps {
   getState(): JsonValue {
     return {
       eventGfns: [...this.eventGfns],
-      nrEventPages: this.nrEventPages,
+      nrEventPages: this.nrEventWords >>> FifoLayout.PAGE_SHIFT,
       controlGfns: [...this.controlGfns],
       online: writeArray(this.online),
       localHead: writeArray(this.localHead),
@@ -124,7 +124,6 @@ export class FifoGuestSide implements AbiGuestOps {
       this.eventGfns.push(g);
       this.eventPages.push(mem.page(g)!);
     }
-    this.nrEventPages = nr;
     this.nrEventWords = nr * FifoLayout.EVENT_WORDS_PER_PAGE;
     controls.forEach((g, cpu) => {
       this.controlGfns[cpu] = g;
@@ -151,8 +150,7 @@ export class FifoGuestSide implements AbiGuestOps {
   setup(port: number): number {
     const needed = Math.floor(port / FifoLayout.EVENT_WORDS_PER_PAGE) + 1;
     if (needed > FifoLayout.MAX_EVENT_ARRAY_PAGES) return -Errno.EINVAL;
-    while (this.nrEventPages < needed) {
-      const slot = this.nrEventPages;
+    for (let slot = this.nrEventWords >>> FifoLayout.PAGE_SHIFT; slot < needed; slot++) {
       let gfn = this.eventGfns[slot];
       if (gfn === undefined) {
         gfn = this.ctx.memory.allocate();
@@ -165,7 +163,6 @@ export class FifoGuestSide implements AbiGuestOps {
       page.fill(FifoLayout.MASKED);
       const rc = this.ctx.hypercalls.expandArray(gfn);
       if (rc < 0) return rc;
-      this.nrEventPages++;
       this.nrEventWords += FifoLayout.EVENT_WORDS_PER_PAGE;
     }
     return 0;
@@ -291,7 +288,6 @@ export class FifoGuestSide implements AbiGuestOps {
       const rc = this.ctx.hypercalls.initControl(this.controlGfns[cpu]!, 0, cpu);
       if (rc < 0) this.ctx.warn(`xen: FIFO control block for CPU${cpu} refused on resume (${rc})`);
     }
-    this.nrEventPages = 0;
     this.nrEventWords = 0;
   }
 

@@ -16,7 +16,6 @@ import type { AbiHypervisorContext, AbiHypervisorOps, JsonValue } from '@evtchn/
 import { Errno, readArray, readArrayInto, readInt, readObject, SnapshotError, snapshotPath, writeArray } from '@evtchn/core';
 import { FifoLayout, FIFO_CONTROL_BLOCK_ALIGN, FIFO_CONTROL_BLOCK_MAX_OFFSET } from './layout.js';
 
-
 /**
  * Checks the arguments of `EVTCHNOP_init_control` in Xen's order: the vCPU first (`-ENOENT`),
  * then the offset's range and alignment (`-EINVAL`).

@@ -10,7 +10,7 @@
  * The layout as a const enum, for the event path: tsc writes the values into the code that
  * uses them. V8 loads an imported `const` from its module cell, with a hole check, at every use
  * in optimized code too, and 0x8000_0000 is not a small integer, so PENDING as a `const` made
- * every event-word test a floating-point one (bench/README.md, optimisation 8). `PENDING` here is
+ * every event-word test a floating-point one (bench/README.md, optimisation 10). `PENDING` here is
  * bit 31 as a signed 32-bit value, for bit operations only; the public `FIFO_*` constants below
  * are the same values (`FIFO_PENDING` unsigned).
  * @internal

@@ -77,7 +77,7 @@ export const XEN_EOI_FLAG_SPURIOUS = 1 << 0;
  * The descriptor's status bits as a const enum, for the event path: tsc writes the values into
  * the code that uses them. An imported `const` costs V8 a module-variable load and a hole check
  * (5 bytes of bytecode) at every use, and the event path must fit V8's inlining budget of 920
- * bytecode bytes (bench/README.md, optimisation 8). The `IRQD_*`/`IRQS_*`/`IRQ_*` constants
+ * bytecode bytes (bench/README.md, optimisation 9). The `IRQD_*`/`IRQS_*`/`IRQ_*` constants
  * below are the public names of the same bits.
  * @internal
  */

@@ -33,7 +33,7 @@ function noteUnhandled(desc: IrqDesc): void {
 export function handleIrqEvent(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
   desc.status = (desc.status & ~IrqStatusBit.PENDING) | IrqStatusBit.INPROGRESS;
   // `runActions` written out: this is every event's path, and a call costs V8's inlining
-  // budget some 20 bytes of bytecode (bench/README.md, optimisation 9).
+  // budget some 20 bytes of bytecode (bench/README.md, optimisation 11).
   let ret: number = IrqReturnCode.NONE;
   for (let a = desc.action; a !== null; a = a.next) ret |= a.handler(desc.irq, a.devId);
   if (ret === IrqReturnCode.NONE) noteUnhandled(desc);

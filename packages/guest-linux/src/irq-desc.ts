@@ -103,10 +103,10 @@ export interface IrqChip {
 /** One IRQ number's descriptor (`struct irq_desc`). */
 export class IrqDesc {
   // The fields every event reads come first, in the object's first cache line: at 131072
-  // ports the per-IRQ objects do not fit in the caches (bench/README.md, optimisation 9).
-  /** The IRQ number. */
+  // ports the per-IRQ objects do not fit in the caches (bench/README.md, optimisation 12).
   // Initialised (then set by the constructor) so that V8 keeps the field a small integer: a
   // declared field starts out `undefined`, which would make every read of it a tagged load.
+  /** The IRQ number. */
   readonly irq: number = 0;
   /** `IRQD_*`, `IRQS_*` and `IRQ_*` bits. */
   status = IRQD_DISABLED | IRQD_MASKED;

@@ -8,7 +8,7 @@ import { IrqType, type IrqTypeValue } from './constants.js';
 /** Event-channel state of one guest IRQ. */
 export class IrqInfo {
   // The fields every event reads come first, in the object's first cache line: at 131072
-  // ports the per-IRQ objects do not fit in the caches (bench/README.md, optimisation 9).
+  // ports the per-IRQ objects do not fit in the caches (bench/README.md, optimisation 12).
   /** Bound port, 0 when none (port 0 is never a usable channel). */
   port = 0;
   /** 1 while an event of this IRQ is being handled (a second one is dropped). */

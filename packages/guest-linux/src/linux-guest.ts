@@ -212,7 +212,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
    * What the ABI's scan dispatches to when the guest runs timed: it charges each event's
    * virtual cost, then handles it. Untimed, the scan dispatches to the guest itself, whose
    * `handlePort` then has no timed check on every event's path (V8's inlining budget,
-   * bench/README.md, optimisation 9).
+   * bench/README.md, optimisation 11).
    */
   private readonly timedDispatch: EventDispatcher = {
     handlePort: (port, cpu) => {
