@@ -7,7 +7,7 @@
  * chases run at the same speed on both, so it is not the clock or the memory: most likely a
  * neighbour on the host's sibling hardware thread, which hurts branch-heavy JIT code most. A
  * process the scheduler puts on the slow vCPU gave the "slow mode" of every figure, which looked
- * like a JIT decision (bench/README.md, "The bimodal processes were the machine").
+ * like a JIT decision (bench/README.md, "What the bimodality was").
  *
  * So before a group of measurements the bench probes every CPU with a short run of the
  * throughput workload and pins the next processes (`taskset -c`) to the fastest; the probe is
