@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from './clock.js';
 
@@ -88,5 +89,65 @@ describe('VirtualClock', () => {
     expect(c.at(30, () => ran.push('fresh'))).toBeGreaterThan(b);
     c.runUntil(100);
     expect(ran).toEqual(['early', 'fresh']);
+  });
+
+  it('fires exactly like a sorted list of (time, arming order) under any mix of arming, cancelling and running', () => {
+    // The reference keeps every timer in a list and fires by sorting it. Timers may arm a
+    // follow-up when they fire (as the vCPU runner's continuations do); ids are the arming
+    // sequence, so the model predicts them.
+    type Op = ['at' | 'chain' | 'cancel' | 'run', number];
+    const op = fc.tuple(fc.constantFrom<Op[0]>('at', 'chain', 'cancel', 'run'), fc.integer({ min: 0, max: 50 }));
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops: Op[]) => {
+        const c = new VirtualClock();
+        const fired: number[] = [];
+        const model: Array<{ at: number; id: number; then: number | undefined; live: boolean }> = [];
+        const expected: number[] = [];
+        let seq = 0;
+        let now = 0;
+        const armClock = (at: number, then?: number): number => {
+          const id = c.at(at, () => {
+            fired.push(id);
+            if (then !== undefined) armClock(c.now() + then);
+          });
+          return id;
+        };
+        const arm = (at: number, then?: number): void => {
+          const id = armClock(at, then);
+          model.push({ at: Math.max(at, now), id: ++seq, then, live: true });
+          expect(id).toBe(seq);
+        };
+        const runModel = (until: number): void => {
+          for (;;) {
+            const due = model.filter((t) => t.live && t.at <= until).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+            if (!due) break;
+            due.live = false;
+            now = Math.max(now, due.at);
+            expected.push(due.id);
+            if (due.then !== undefined) model.push({ at: now + due.then, id: ++seq, then: undefined, live: true });
+          }
+          now = Math.max(now, until);
+        };
+        for (const [kind, n] of ops) {
+          if (kind === 'at') arm(now + n);
+          else if (kind === 'chain') arm(now + n, n % 7);
+          else if (kind === 'cancel' && model.length > 0) {
+            const t = model[n % model.length]!;
+            c.cancel(t.id);
+            t.live = false;
+          } else if (kind === 'run') {
+            const until = now + n;
+            runModel(until);
+            c.runUntil(until);
+            expect(c.now()).toBe(now);
+          }
+          expect(fired).toEqual(expected);
+          expect(c.pending).toBe(model.filter((t) => t.live).length);
+        }
+        c.runUntil(now + 1000);
+        runModel(now + 1000);
+        expect(fired).toEqual(expected);
+      }),
+    );
   });
 });

@@ -5,13 +5,6 @@
  */
 import type { Clock, TimerId, TimerRecord } from '../contracts/sim.js';
 
-interface Timer {
-  at: number;
-  seq: number;
-  id: TimerId;
-  fn: () => void;
-}
-
 /** What {@link VirtualClock.getState} saves. */
 export interface VirtualClockState {
   /** Virtual time, ns. */
@@ -24,7 +17,14 @@ export interface VirtualClockState {
 export class VirtualClock implements Clock {
   private time = 0;
   private seq = 0;
-  private readonly heap: Timer[] = [];
+  // The heap is three parallel arrays (slot i: due time, arming sequence, which is also the
+  // timer's id, and callback), so arming and firing a timer allocates nothing: a simulated run
+  // arms several timers per event, and an object per timer was most of what a long run
+  // allocated (bench/README.md, "Run memory").
+  private due = new Float64Array(64);
+  private seqs = new Float64Array(64);
+  private readonly fns: ((() => void) | undefined)[] = [];
+  private size = 0;
   private readonly cancelled = new Set<TimerId>();
   /** Ids of the timers in the heap, so a cancel needs no search. */
   private readonly live = new Set<TimerId>();
@@ -38,7 +38,7 @@ export class VirtualClock implements Clock {
   at(at: number, callback: () => void): TimerId {
     const id = ++this.seq;
     this.live.add(id);
-    this.push({ at: Math.max(at, this.time), seq: id, id, fn: callback });
+    this.push(Math.max(at, this.time), id, callback);
     return id;
   }
 
@@ -50,8 +50,8 @@ export class VirtualClock implements Clock {
   /** {@inheritDoc Clock.timerRecord} */
   timerRecord(id: TimerId): TimerRecord | undefined {
     if (!this.live.has(id) || this.cancelled.has(id)) return undefined;
-    const t = this.heap.find((x) => x.id === id);
-    return t ? { at: t.at, seq: t.seq } : undefined;
+    for (let i = 0; i < this.size; i++) if (this.seqs[i] === id) return { at: this.due[i]!, seq: id };
+    return undefined;
   }
 
   /** {@inheritDoc Clock.rearm} */
@@ -63,7 +63,7 @@ export class VirtualClock implements Clock {
     // The id is the sequence, as for fresh timers; later fresh timers must come after it.
     if (seq > this.seq) this.seq = seq;
     this.live.add(seq);
-    this.push({ at: Math.max(at, this.time), seq, id: seq, fn: callback });
+    this.push(Math.max(at, this.time), seq, callback);
     return seq;
   }
 
@@ -87,7 +87,8 @@ export class VirtualClock implements Clock {
 
   /** {@inheritDoc Clock.discardTimers} */
   discardTimers(): void {
-    this.heap.length = 0;
+    this.size = 0;
+    this.fns.length = 0;
     this.cancelled.clear();
     this.live.clear();
   }
@@ -99,30 +100,30 @@ export class VirtualClock implements Clock {
 
   /** Number of armed, not cancelled timers. */
   get pending(): number {
-    return this.heap.length - this.cancelled.size;
+    return this.size - this.cancelled.size;
   }
 
   /** Time of the earliest armed timer, or `undefined`. */
   nextDue(): number | undefined {
     this.dropCancelledTop();
-    return this.heap[0]?.at;
+    return this.size > 0 ? this.due[0] : undefined;
   }
 
   /** Runs the earliest due timers (those sharing the earliest time). */
   step(): boolean {
     this.dropCancelledTop();
-    const first = this.heap[0];
-    if (!first) return false;
-    const t = first.at;
+    if (this.size === 0) return false;
+    const t = this.due[0]!;
     // A slice of guest work may have read a later time; the clock itself never goes back.
     if (t > this.time) this.time = t;
-    while (this.heap.length > 0) {
+    while (this.size > 0) {
       this.dropCancelledTop();
-      const top = this.heap[0];
-      if (!top || top.at !== t) break;
+      if (this.size === 0 || this.due[0] !== t) break;
+      const id = this.seqs[0]!;
+      const fn = this.fns[0]!;
       this.pop();
-      this.live.delete(top.id);
-      top.fn();
+      this.live.delete(id);
+      fn();
     }
     return true;
   }
@@ -138,47 +139,69 @@ export class VirtualClock implements Clock {
   }
 
   private dropCancelledTop(): void {
-    while (this.heap.length > 0 && this.cancelled.has(this.heap[0]!.id)) {
-      this.cancelled.delete(this.heap[0]!.id);
-      this.live.delete(this.heap[0]!.id);
+    while (this.size > 0 && this.cancelled.has(this.seqs[0]!)) {
+      const id = this.seqs[0]!;
+      this.cancelled.delete(id);
+      this.live.delete(id);
       this.pop();
     }
   }
 
-  private less(a: Timer, b: Timer): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
-  private push(t: Timer): void {
-    const h = this.heap;
-    h.push(t);
-    let i = h.length - 1;
+  /** Adds a timer: a hole moves up from the new last slot until the timer fits there. */
+  private push(at: number, seq: number, fn: () => void): void {
+    if (this.size === this.due.length) this.grow();
+    const due = this.due;
+    const seqs = this.seqs;
+    const fns = this.fns;
+    let i = this.size++;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      // Earlier time first; at the same time, the earlier arming.
+      if (due[p]! < at || (due[p] === at && seqs[p]! < seq)) break;
+      due[i] = due[p]!;
+      seqs[i] = seqs[p]!;
+      fns[i] = fns[p];
       i = p;
     }
+    due[i] = at;
+    seqs[i] = seq;
+    fns[i] = fn;
   }
 
-  private pop(): Timer | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
+  /** Removes the earliest timer: the last one fills the hole it leaves, moving down. */
+  private pop(): void {
+    const n = --this.size;
+    const due = this.due;
+    const seqs = this.seqs;
+    const fns = this.fns;
+    const at = due[n]!;
+    const seq = seqs[n]!;
+    const fn = fns[n];
+    fns[n] = undefined;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      let m = 2 * i + 1;
+      if (m >= n) break;
+      const r = m + 1;
+      if (r < n && (due[r]! < due[m]! || (due[r] === due[m] && seqs[r]! < seqs[m]!))) m = r;
+      if (at < due[m]! || (at === due[m] && seq < seqs[m]!)) break;
+      due[i] = due[m]!;
+      seqs[i] = seqs[m]!;
+      fns[i] = fns[m];
+      i = m;
     }
-    return top;
+    due[i] = at;
+    seqs[i] = seq;
+    fns[i] = fn;
+  }
+
+  private grow(): void {
+    const due = new Float64Array(this.due.length * 2);
+    const seqs = new Float64Array(this.seqs.length * 2);
+    due.set(this.due);
+    seqs.set(this.seqs);
+    this.due = due;
+    this.seqs = seqs;
   }
 }
