@@ -171,6 +171,47 @@ describe('ClockedVcpuRunner', () => {
     expect(good.runs).toHaveLength(1);
   });
 
+  it('a slice opened inside another (runNow from a handler) keeps each its own time and charge, also after a fault', () => {
+    const clock = new VirtualClock();
+    const faults: number[] = [];
+    const r = new ClockedVcpuRunner(clock, { costs: { entryLatencyNs: 100, upcallNs: 0 }, onFault: (d) => faults.push(d) });
+    const outer = new FakeEntry(r, 1);
+    const inner = new FakeEntry(r, 1);
+    r.attach(1, 1, outer);
+    r.attach(2, 1, inner);
+    inner.onTake = () => {
+      r.charge(300);
+      if (inner.runs.length === 1) throw new Error('inner fault');
+      return true;
+    };
+    const seen: number[] = [];
+    outer.onTake = () => {
+      r.charge(1000);
+      seen.push(r.now());
+      r.runNow(2, 0); // faults after charging 300
+      seen.push(r.now());
+      r.runNow(2, 0);
+      seen.push(r.now());
+      r.charge(50);
+      seen.push(r.now());
+      expect(r.running()).toEqual({ domid: 1, vcpu: 0 });
+      return true;
+    };
+    outer.raise(1, 0);
+    clock.runUntil(10_000);
+    // The inner slices start at the clock's time (the outer slice's start) and charge their own
+    // vCPU; the outer slice's time and charge go on where they were.
+    expect(seen).toEqual([1100, 1100, 1100, 1150]);
+    expect(inner.runs).toEqual([
+      [0, 100],
+      [0, 100],
+    ]);
+    expect(faults).toEqual([2]);
+    expect(r.stats(1, 0).interruptNs).toBe(1050);
+    expect(r.stats(2, 0).interruptNs).toBe(600);
+    expect(r.running()).toBeUndefined();
+  });
+
   it('detach cancels what was armed', () => {
     const clock = new VirtualClock();
     const r = new ClockedVcpuRunner(clock);

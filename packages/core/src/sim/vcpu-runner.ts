@@ -159,6 +159,10 @@ export class ClockedVcpuRunner implements VcpuRunner {
   private readonly bus: EventBus | undefined;
   private readonly onFault: ((domid: number, vcpu: number, error: unknown) => void) | undefined;
   private slice: Slice | undefined;
+  // Slices nest (a handler may run another vCPU's); one object per depth, reused, so a slice
+  // allocates nothing (a long run opens one per upcall).
+  private readonly sliceStack: Slice[] = [];
+  private depth = 0;
 
   /**
    * @param clock - the platform's clock
@@ -249,14 +253,14 @@ export class ClockedVcpuRunner implements VcpuRunner {
       return;
     }
     const outer = this.slice;
-    this.slice = { d, vcpu, start: this.clock.now(), charged: 0, budget: Infinity };
+    this.openSlice(d, vcpu, this.clock.now(), Infinity);
     try {
       while (d.alive && (d.suspended[vcpu] === 1 || d.entry.canTake(vcpu))) {
         d.upcalls[vcpu]!++;
         d.suspended[vcpu] = d.entry.take(vcpu) ? 0 : 1;
       }
     } finally {
-      this.slice = outer;
+      this.closeSlice(outer);
     }
   }
 
@@ -369,37 +373,60 @@ export class ClockedVcpuRunner implements VcpuRunner {
     this.execute(d, vcpu);
   }
 
+  /** Makes a slice of `vcpu` the running one, on the next free object of the stack. */
+  private openSlice(d: DomainExec, vcpu: number, start: number, budget: number): Slice {
+    let s = this.sliceStack[this.depth];
+    if (s === undefined) this.sliceStack.push((s = { d, vcpu, start, charged: 0, budget }));
+    s.d = d;
+    s.vcpu = vcpu;
+    s.start = start;
+    s.charged = 0;
+    s.budget = budget;
+    this.depth++;
+    this.slice = s;
+    return s;
+  }
+
+  /** Ends the running slice; `outer` runs again. */
+  private closeSlice(outer: Slice | undefined): void {
+    this.depth--;
+    this.slice = outer;
+  }
+
   private execute(d: DomainExec, vcpu: number): void {
     const start = this.clock.now();
     const next = this.clock.nextDue?.();
     let budget = this.maxSliceNs;
     if (next !== undefined && next > start && next - start < budget) budget = next - start;
-    const s: Slice = { d, vcpu, start, charged: 0, budget };
     const continuing = d.suspended[vcpu] === 1;
+    let charged = 0;
     if (!continuing) {
       d.upcalls[vcpu]!++;
       d.upcallStart[vcpu] = start;
       d.livelockReported[vcpu] = 0;
-      s.charged = this.costs.upcallNs;
+      charged = this.costs.upcallNs;
       if (this.bus?.listening('upcall:enter')) this.bus.emit('upcall:enter', d.domid, vcpu);
     }
     const outer = this.slice;
-    this.slice = s;
+    const s = this.openSlice(d, vcpu, start, budget);
+    s.charged = charged;
     let done = true;
     try {
       done = d.entry.take(vcpu);
     } catch (e) {
-      this.slice = outer;
-      d.busyUntil[vcpu] = start + s.charged;
-      d.interruptNs[vcpu]! += s.charged;
+      charged = s.charged;
+      this.closeSlice(outer);
+      d.busyUntil[vcpu] = start + charged;
+      d.interruptNs[vcpu]! += charged;
       if (!this.onFault) throw e;
       this.onFault(d.domid, vcpu, e);
       return;
     }
-    this.slice = outer;
-    const end = start + s.charged;
+    charged = s.charged;
+    this.closeSlice(outer);
+    const end = start + charged;
     d.busyUntil[vcpu] = end;
-    d.interruptNs[vcpu]! += s.charged;
+    d.interruptNs[vcpu]! += charged;
     if (!d.alive) return;
     if (!done) {
       d.suspended[vcpu] = 1;
