@@ -31,7 +31,7 @@ import type { X86Architecture } from '@evtchn/arch-x86';
 import { IRQF_PERCPU, IRQF_SHARED, IRQ_HANDLED, LinuxGuest } from '@evtchn/guest-linux';
 import { SeededRandom } from './rng.js';
 import { RunSampler, type RunSamples } from './samples.js';
-import { loadRunState, saveRunState, type RunInternals, type SimulationSnapshot } from './snapshot.js';
+import { loadRunState, NOT_PENDING, saveRunState, type RunInternals, type SimulationSnapshot } from './snapshot.js';
 
 /** The plugins a run is built from (resolved from the configuration). */
 export interface SimulationPlugins {
@@ -277,7 +277,7 @@ export class Simulation {
   readonly platform: Platform;
   private readonly rng: SeededRandom;
   private readonly portStats = new Map<number, PortStats[]>();
-  /** Time of the oldest undelivered send per (domain, port). */
+  /** Time of the oldest undelivered send per (domain, port), or `NOT_PENDING`. */
   private readonly firstPending = new Map<number, Map<number, number>>();
   private readonly latency = new Map<number | '-', LogHistogram>();
   private readonly latencyByDomain = new Map<number, LogHistogram>();
@@ -387,7 +387,7 @@ export class Simulation {
     s.sent++;
     this.sentTo.set(dom, (this.sentTo.get(dom) ?? 0) + 1);
     const pend = this.firstPending.get(dom) ?? this.firstPending.set(dom, new Map()).get(dom)!;
-    if (d.abi.isPending(port) || pend.has(port)) s.coalesced++;
+    if (d.abi.isPending(port) || (pend.get(port) ?? NOT_PENDING) !== NOT_PENDING) s.coalesced++;
     else {
       pend.set(port, this.platform.clock.now());
       this.sampler?.portWaiting(dom, port, this.priorityOf(dom, port), this.platform.clock.now());
@@ -402,9 +402,9 @@ export class Simulation {
     const ps = this.stats(dom, port);
     ps.delivered++;
     const pend = this.firstPending.get(dom);
-    const since = pend?.get(port);
-    if (since !== undefined) {
-      pend!.delete(port);
+    const since = pend?.get(port) ?? NOT_PENDING;
+    if (since !== NOT_PENDING) {
+      pend!.set(port, NOT_PENDING);
       const wait = at - since;
       ps.waits++;
       ps.waitSum += wait;

@@ -58,6 +58,13 @@ export interface SimulationSnapshot {
 
 
 
+/**
+ * A `firstPending` entry whose sends were all delivered. The entry stays (set, not deleted): a
+ * Map that empties and refills on every event reallocates its table each time, and a long run
+ * would allocate for nothing (bench/README.md, "Run memory").
+ */
+export const NOT_PENDING = -1;
+
 /** The parts of a Simulation its snapshot reads and writes (private fields, seen from here). */
 export interface RunInternals {
   readonly cfg: PlatformFileConfig;
@@ -65,6 +72,7 @@ export interface RunInternals {
   readonly platform: Platform;
   readonly rng: SeededRandom;
   readonly portStats: Map<number, PortStats[]>;
+  /** Per domain, port → time of its oldest undelivered send, or {@link NOT_PENDING}. */
   readonly firstPending: Map<number, Map<number, number>>;
   readonly latency: Map<number | '-', LogHistogram>;
   readonly latencyByDomain: Map<number, LogHistogram>;
@@ -112,7 +120,9 @@ export function saveRunState(r: RunInternals): SimulationSnapshot {
       progress: r.progress ? record(p, r.progress.id, 'the progress timer') : null,
       responses: [...r.responses].map(([id, wl]) => [wl, record(p, id, `workloads[${wl}]'s backend answer`)]),
       portStats: [...r.portStats].map(([dom, rows]) => [dom, rows.flatMap((row, port) => (row ? [[port, ...PORT_FIELDS.map((k) => row[k])]] : []))]),
-      firstPending: [...r.firstPending].map(([dom, m]) => [dom, [...m]]),
+      // By port: the order of a map whose entries are kept is its ports' first sends, which a
+      // resumed run (built from the pending ones only) would not share.
+      firstPending: [...r.firstPending].map(([dom, m]) => [dom, [...m].filter(([, t]) => t !== NOT_PENDING).sort((a, b) => a[0] - b[0])]),
       latency: [...r.latency].map(([prio, h]) => [prio, h.getState()]),
       latencyByDomain: [...r.latencyByDomain].map(([dom, h]) => [dom, h.getState()]),
       sentTo: [...r.sentTo],
