@@ -155,50 +155,52 @@ export class VirtualClock implements Clock {
   /** Adds a timer: a hole moves up from the new last slot until the timer fits there. */
   private push(at: number, seq: number, fn: () => void): void {
     if (this.size === this.due.length) this.grow();
-    const due = this.due;
-    const seqs = this.seqs;
-    const fns = this.fns;
     let i = this.size++;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      // Earlier time first; at the same time, the earlier arming.
-      if (due[p]! < at || (due[p] === at && seqs[p]! < seq)) break;
-      due[i] = due[p]!;
-      seqs[i] = seqs[p]!;
-      fns[i] = fns[p];
+      if (this.before(p, at, seq)) break;
+      this.move(i, p);
       i = p;
     }
-    due[i] = at;
-    seqs[i] = seq;
-    fns[i] = fn;
+    this.place(i, at, seq, fn);
   }
 
   /** Removes the earliest timer: the last one fills the hole it leaves, moving down. */
   private pop(): void {
     const n = --this.size;
-    const due = this.due;
-    const seqs = this.seqs;
-    const fns = this.fns;
-    const at = due[n]!;
-    const seq = seqs[n]!;
-    const fn = fns[n];
-    fns[n] = undefined;
+    const at = this.due[n]!;
+    const seq = this.seqs[n]!;
+    const fn = this.fns[n];
+    this.fns[n] = undefined;
     if (n === 0) return;
     let i = 0;
     for (;;) {
       let m = 2 * i + 1;
       if (m >= n) break;
-      const r = m + 1;
-      if (r < n && (due[r]! < due[m]! || (due[r] === due[m] && seqs[r]! < seqs[m]!))) m = r;
-      if (at < due[m]! || (at === due[m] && seq < seqs[m]!)) break;
-      due[i] = due[m]!;
-      seqs[i] = seqs[m]!;
-      fns[i] = fns[m];
+      if (m + 1 < n && this.before(m + 1, this.due[m]!, this.seqs[m]!)) m++;
+      if (!this.before(m, at, seq)) break;
+      this.move(i, m);
       i = m;
     }
-    due[i] = at;
-    seqs[i] = seq;
-    fns[i] = fn;
+    this.place(i, at, seq, fn!);
+  }
+
+  /** Whether slot `i` fires before a timer due at `at` armed as `seq`: earlier time, or same time and armed earlier. */
+  private before(i: number, at: number, seq: number): boolean {
+    const t = this.due[i]!;
+    return t < at || (t === at && this.seqs[i]! < seq);
+  }
+
+  private move(to: number, from: number): void {
+    this.due[to] = this.due[from]!;
+    this.seqs[to] = this.seqs[from]!;
+    this.fns[to] = this.fns[from];
+  }
+
+  private place(i: number, at: number, seq: number, fn: () => void): void {
+    this.due[i] = at;
+    this.seqs[i] = seq;
+    this.fns[i] = fn;
   }
 
   private grow(): void {
