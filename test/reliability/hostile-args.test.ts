@@ -4,7 +4,7 @@
  * fractions, 2^53, values past the C field, wrong types, missing fields, huge ports, unknown
  * domains — returns the errno the SPEC names, leaves the state unchanged and never throws.
  */
-import { Errno, EVTCHNOP, XenError, type EvtchnOpName, type EvtchnStatus, type EventChannelOps, type Hypervisor } from '@evtchn/core';
+import { Errno, EVTCHNOP, NR_VIRQS, XenError, type EvtchnOpName, type EvtchnStatus, type EventChannelOps, type Hypervisor } from '@evtchn/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkProperty } from './arbitraries.js';
@@ -189,6 +189,12 @@ describe('hostile arguments', () => {
       unchanged(hv, `raiseVirq vcpu=${show(value)}`, () => hv.raiseVirq(1, 0, value as number));
       unchanged(hv, `raiseVirq virq=${show(value)}`, () => hv.raiseVirq(1, value as number, 1));
       n += 2;
+    }
+    // The first number past the VIRQ table: a global VIRQ number raised on vCPU 0 would index
+    // vCPU 1's VIRQ 0 slot, where the fixture has VIRQ_TIMER bound.
+    for (const vcpu of [0, 1]) {
+      unchanged(hv, `raiseVirq virq=NR_VIRQS vcpu=${vcpu}`, () => hv.raiseVirq(1, NR_VIRQS, vcpu));
+      n++;
     }
     console.log(`[property] hostile-argument sweep: ${n} cases`);
   });
