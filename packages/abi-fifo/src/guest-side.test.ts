@@ -309,6 +309,50 @@ describe('guest delivery', () => {
     expect(t.upcall(0)).toEqual([1]);
   });
 
+  it('starts every online CPU from empty local heads on resume, whatever a yielded scan left', () => {
+    const t = boot(2);
+    for (const [p, cpu] of [[1, 0], [2, 0], [3, 1], [4, 1]] as const) t.bind(p, cpu, 7);
+    for (const p of [1, 2, 3, 4]) t.dom.send(p);
+    // Each CPU's scan yields after its first event: each keeps the second port as its local head.
+    for (const cpu of [0, 1]) {
+      let budget = 1;
+      const yielding = Object.assign(Object.create(t.rec) as typeof t.rec, { shouldYield: () => --budget <= 0 });
+      t.guest.handleEvents(cpu, yielding);
+    }
+    expect(t.rec.take()).toEqual([1, 3]);
+    t.dom.fifo.destroy();
+    t.dom.active = t.dom.twoLevel;
+    t.guest.resume();
+    for (const p of [1, 2, 3, 4, 5, 6]) expect(t.guest.setup(p)).toBe(0);
+    t.bind(5, 0, 7);
+    t.bind(6, 1, 7);
+    t.dom.send(5);
+    t.dom.send(6);
+    // A head left from before would lead the scan into the old chain (ports 2 and 4).
+    expect(t.upcall(0)).toEqual([5]);
+    expect(t.upcall(1)).toEqual([6]);
+  });
+
+  it('a CPU coming up with a fresh control block keeps the local heads of the other CPUs', () => {
+    const t = boot(2);
+    expect(t.guest.percpuDeinit(1)).toBe(0);
+    t.dom.fifo.destroy();
+    t.dom.active = t.dom.twoLevel;
+    t.guest.resume(); // CPU 1 was offline: its block is given up
+    for (const p of [7, 8]) {
+      expect(t.guest.setup(p)).toBe(0);
+      t.bind(p, 0, 7);
+      t.dom.send(p);
+    }
+    let budget = 1;
+    const yielding = Object.assign(Object.create(t.rec) as typeof t.rec, { shouldYield: () => --budget <= 0 });
+    t.guest.handleEvents(0, yielding);
+    expect(t.rec.take()).toEqual([7]);
+    expect(t.guest.percpuInit(1)).toBe(0); // a new block for CPU 1, its local heads zeroed
+    t.guest.handleEvents(0, t.rec);
+    expect(t.rec.take()).toEqual([8]);
+  });
+
   it('moves to a copy of its memory with migrate: same gfns, control blocks cleared, array regrown', () => {
     const t = boot(2);
     t.bind(1, 1);

@@ -1,4 +1,4 @@
-import { ECS, Errno } from '@evtchn/core';
+import { ECS, Errno, SnapshotError, type JsonValue } from '@evtchn/core';
 import { describe, expect, it } from 'vitest';
 import { FakeDomain } from './fake-domain.test-util.js';
 import { checkInitControlArgs } from './hypervisor-side.js';
@@ -9,6 +9,7 @@ import {
   FIFO_LINK_MASK,
   FIFO_LINKED,
   FIFO_MASKED,
+  FIFO_MAX_EVENT_ARRAY_PAGES,
   FIFO_PENDING,
 } from './layout.js';
 
@@ -495,5 +496,84 @@ describe('edges of the hypervisor half', () => {
     expect(dom.channels.priority[p]).toBe(7);
     expect(dom.fifo.setPriority(p, 0)).toBe(0);
     expect(dom.channels.priority[p]).toBe(0);
+  });
+});
+
+describe('the control-block view and snapshot state', () => {
+  /** vCPU 1's control block at a non-zero offset, so a view reading from the page start would differ. */
+  function offsetDomain(): FakeDomain {
+    const dom = new FakeDomain({ nrVcpus: 2, memPages: 64 });
+    expect(dom.initControl(CB0, 0, 0)).toBe(17);
+    expect(dom.initControl(CB1, 512, 1)).toBe(17);
+    expect(dom.expandArray(ARRAY0)).toBe(0);
+    return dom;
+  }
+
+  it('controlBlock shows each queue head and the READY bits of the vCPU, from its offset; undefined before init_control', () => {
+    const half = new FakeDomain({ nrVcpus: 2, memPages: 64 });
+    expect(half.initControl(CB0, 0, 0)).toBe(17);
+    expect(half.fifo.controlBlock(1)).toBeUndefined();
+    const dom = offsetDomain();
+    const [a, b, c] = [dom.bind(4, 1), dom.bind(5, 1), dom.bind(6, 1)];
+    expect(dom.fifo.setPriority(a, 3)).toBe(0);
+    expect(dom.fifo.setPriority(b, 9)).toBe(0);
+    expect(dom.fifo.setPriority(c, 15)).toBe(0);
+    dom.send(a);
+    dom.send(b);
+    dom.send(c);
+    const heads = new Array<number>(16).fill(0);
+    heads[3] = a;
+    heads[9] = b;
+    heads[15] = c;
+    expect(dom.fifo.controlBlock(1)).toEqual({ ready: (1 << 3) | (1 << 9) | (1 << 15), heads });
+    // The view is the page's words at the registered offset (Xen's struct evtchn_fifo_control_block).
+    const page = dom.memory.page(CB1)!;
+    expect(page[512 / 4 + FIFO_CB_HEAD + 9]).toBe(b);
+    expect(page[512 / 4 + FIFO_CB_READY]).toBe((1 << 3) | (1 << 9) | (1 << 15));
+    expect(dom.fifo.controlBlock(0)).toEqual({ ready: 0, heads: new Array<number>(16).fill(0) });
+  });
+
+  it('state saved and restored keeps the queues: the next send links behind the saved tail', () => {
+    const dom = offsetDomain();
+    const [p, q] = [dom.bind(7, 1), dom.bind(8, 1)];
+    dom.send(p);
+    const saved = JSON.parse(JSON.stringify(dom.fifo.getState())) as JsonValue;
+    dom.fifo.destroy();
+    expect(dom.fifo.hasControlBlock(1)).toBe(false);
+    dom.fifo.setState(saved);
+    expect(dom.fifo.hasControlBlock(1)).toBe(true);
+    expect(dom.fifo.eventArrayPages).toBe(1);
+    expect(dom.fifo.queueTail(1, 7)).toBe(p);
+    dom.send(q);
+    expect(word(dom, p) & FIFO_LINK_MASK).toBe(q);
+    expect(dom.fifo.queueTail(1, 7)).toBe(q);
+    expect(dom.fifo.controlBlock(1)!.heads[7]).toBe(p);
+  });
+
+  it('a restored state naming frames outside guest memory, or too many pages, fails at the field', () => {
+    const dom = offsetDomain();
+    const good = dom.fifo.getState() as Record<string, JsonValue>;
+    const tooMany = new Array<number>(FIFO_MAX_EVENT_ARRAY_PAGES + 1).fill(ARRAY0);
+    const cases: Array<[Record<string, JsonValue>, string]> = [
+      [{ ...good, eventGfns: [ARRAY0, 4096] }, 'eventGfns[1]'],
+      [{ ...good, eventGfns: [-1] }, 'eventGfns[0]'],
+      [{ ...good, eventGfns: tooMany }, 'eventGfns'],
+      [{ ...good, controlGfns: [CB0, 9999] }, 'controlGfns[1]'],
+      [{ ...good, controlGfns: [CB0, -2] }, 'controlGfns[1]'],
+    ];
+    for (const [state, path] of cases) {
+      let error: unknown;
+      try {
+        dom.fifo.setState(state);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, path).toBeInstanceOf(SnapshotError);
+      expect((error as SnapshotError).path, path).toBe(path);
+    }
+    // -1 is "no control block" for a vCPU, not an error.
+    dom.fifo.setState({ ...good, controlGfns: [-1, CB1] });
+    expect(dom.fifo.hasControlBlock(0)).toBe(false);
+    expect(dom.fifo.hasControlBlock(1)).toBe(true);
   });
 });
