@@ -1,7 +1,7 @@
-import { Errno, XenError } from '@evtchn/core';
+import { Errno, SnapshotError, XenError, type JsonValue } from '@evtchn/core';
 import { describe, expect, it } from 'vitest';
 import { FakeDomain, RecordingDispatcher } from './fake-domain.test-util.js';
-import type { FifoGuestSide } from './guest-side.js';
+import { FifoGuestSide } from './guest-side.js';
 import { FIFO_BUSY, FIFO_LINKED, FIFO_MASKED } from './layout.js';
 
 interface Booted {
@@ -380,5 +380,52 @@ describe('guest delivery', () => {
   it('refuses to migrate to a domain with another number of CPUs', () => {
     const t = boot(2);
     expect(() => t.guest.migrate(new FakeDomain({ nrVcpus: 1 }).guestContext())).toThrow(RangeError);
+  });
+});
+
+describe('guest snapshot state', () => {
+  it('round-trips: a restored guest half goes on scanning where it was, from a yielded queue', () => {
+    const t = boot(2);
+    for (const p of [1, 2, 3]) t.bind(p, 1, 7);
+    for (const p of [1, 2, 3]) t.dom.send(p);
+    let budget = 1;
+    const yielding = Object.assign(Object.create(t.rec) as typeof t.rec, { shouldYield: () => --budget <= 0 });
+    t.guest.handleEvents(1, yielding);
+    expect(t.rec.take()).toEqual([1]);
+    const saved = JSON.parse(JSON.stringify(t.guest.getState())) as JsonValue;
+    // Another guest half on the same memory and hypervisor takes the state over.
+    const other = new FifoGuestSide(t.dom.guestContext());
+    other.setState(saved);
+    expect(other.nrChannels()).toBe(t.guest.nrChannels());
+    other.handleEvents(1, t.rec);
+    expect(t.rec.take()).toEqual([2, 3]);
+  });
+
+  it('fails at the field for frames outside guest memory or more pages in use than listed', () => {
+    const t = boot(2);
+    t.bind(1);
+    const good = t.guest.getState() as Record<string, JsonValue>;
+    const cases: Array<[Record<string, JsonValue>, string]> = [
+      [{ ...good, eventGfns: [9999] }, 'eventGfns[0]'],
+      [{ ...good, nrEventPages: 2 }, 'nrEventPages'],
+      [{ ...good, controlGfns: [1, 9999] }, 'controlGfns[1]'],
+      [{ ...good, controlGfns: [1, -2] }, 'controlGfns[1]'],
+    ];
+    for (const [state, path] of cases) {
+      let error: unknown;
+      try {
+        t.guest.setState(state);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, path).toBeInstanceOf(SnapshotError);
+      expect((error as SnapshotError).path, path).toBe(path);
+    }
+    // A CPU without a control block (-1) scans nothing.
+    t.guest.setState({ ...good, controlGfns: [1, -1] });
+    t.bind(2, 1);
+    t.dom.send(2);
+    expect(t.upcall(1)).toEqual([]);
+    expect(t.upcall(0)).toEqual([]);
   });
 });
