@@ -11,7 +11,7 @@ import type {
   EventChannelOps,
   EventDispatcher,
 } from '@evtchn/core';
-import { ChannelTable, ECS, Errno, GuestMemory, SharedInfo } from '@evtchn/core';
+import { ChannelTable, ECS, Errno, GuestMemory, SharedInfo, SnapshotError } from '@evtchn/core';
 import { FifoAbi } from './abi.js';
 import type { FifoGuestSide } from './guest-side.js';
 import type { FifoHypervisorSide } from './hypervisor-side.js';
@@ -30,6 +30,16 @@ export function fakeTwoLevel(pendingPorts: Iterable<number>, maxPorts = 4096): A
     isMasked: () => false,
     printState: () => '0',
   };
+}
+
+/** The JSON path of the `SnapshotError` that `restore` throws, or why there is none. */
+export function snapshotErrorPath(restore: () => void): string {
+  try {
+    restore();
+  } catch (e) {
+    return e instanceof SnapshotError ? e.path : `not a SnapshotError: ${String(e)}`;
+  }
+  return 'no error';
 }
 
 export interface FakeDomainOptions {
