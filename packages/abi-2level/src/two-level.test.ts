@@ -171,6 +171,13 @@ describe('TwoLevelAbi descriptor and plugin', () => {
 });
 
 describe('hypervisor side (event_2l.c)', () => {
+  it('has no state of its own to save: getState is null, and setState refuses anything else', () => {
+    const d = domain();
+    expect(d.hv.getState()).toBeNull();
+    expect(() => d.hv.setState(null)).not.toThrow();
+    for (const bad of [{}, [], 0, 'pending']) expect(() => d.hv.setState(bad)).toThrow(/shared-info page/);
+  });
+
   it('coalesces a second send while the port is still pending', () => {
     const d = domain();
     bind(d, 0, 5);
