@@ -253,7 +253,7 @@ export class ClockedVcpuRunner implements VcpuRunner {
       return;
     }
     const outer = this.slice;
-    this.openSlice(d, vcpu, this.clock.now(), Infinity);
+    this.openSlice(d, vcpu, this.clock.now(), 0, Infinity);
     try {
       while (d.alive && (d.suspended[vcpu] === 1 || d.entry.canTake(vcpu))) {
         d.upcalls[vcpu]!++;
@@ -374,13 +374,13 @@ export class ClockedVcpuRunner implements VcpuRunner {
   }
 
   /** Makes a slice of `vcpu` the running one, on the next free object of the stack. */
-  private openSlice(d: DomainExec, vcpu: number, start: number, budget: number): Slice {
+  private openSlice(d: DomainExec, vcpu: number, start: number, charged: number, budget: number): Slice {
     let s = this.sliceStack[this.depth];
-    if (s === undefined) this.sliceStack.push((s = { d, vcpu, start, charged: 0, budget }));
+    if (s === undefined) this.sliceStack.push((s = { d, vcpu, start, charged, budget }));
     s.d = d;
     s.vcpu = vcpu;
     s.start = start;
-    s.charged = 0;
+    s.charged = charged;
     s.budget = budget;
     this.depth++;
     this.slice = s;
@@ -408,25 +408,24 @@ export class ClockedVcpuRunner implements VcpuRunner {
       if (this.bus?.listening('upcall:enter')) this.bus.emit('upcall:enter', d.domid, vcpu);
     }
     const outer = this.slice;
-    const s = this.openSlice(d, vcpu, start, budget);
-    s.charged = charged;
+    const s = this.openSlice(d, vcpu, start, charged, budget);
     let done = true;
+    let fault: { error: unknown } | undefined;
     try {
       done = d.entry.take(vcpu);
-    } catch (e) {
-      charged = s.charged;
-      this.closeSlice(outer);
-      d.busyUntil[vcpu] = start + charged;
-      d.interruptNs[vcpu]! += charged;
-      if (!this.onFault) throw e;
-      this.onFault(d.domid, vcpu, e);
-      return;
+    } catch (error) {
+      fault = { error };
     }
     charged = s.charged;
     this.closeSlice(outer);
     const end = start + charged;
     d.busyUntil[vcpu] = end;
     d.interruptNs[vcpu]! += charged;
+    if (fault !== undefined) {
+      if (!this.onFault) throw fault.error;
+      this.onFault(d.domid, vcpu, fault.error);
+      return;
+    }
     if (!d.alive) return;
     if (!done) {
       d.suspended[vcpu] = 1;
