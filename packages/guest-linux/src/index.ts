@@ -47,11 +47,14 @@ export {
 } from './constants.js';
 export { EvtchnIrqMap } from './evtchn-map.js';
 export { IrqInfo } from './irq-info.js';
+export { IrqTable } from './irq-table.js';
 export {
   IrqAction,
   IrqDesc,
   IrqStats,
   countIrq,
+  removeIrqAction,
+  setupIrqAction,
   IrqFlow,
   type IrqChip,
   type IrqFlowKind,

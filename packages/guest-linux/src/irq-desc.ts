@@ -6,6 +6,7 @@
  * status word and per-CPU interrupt counts.
  */
 import type { IrqInfo } from './irq-info.js';
+import { IrqTable } from './irq-table.js';
 import { Errno } from '@evtchn/core';
 import {
   IRQD_DISABLED,
@@ -51,7 +52,10 @@ export type IrqFlowKind = (typeof IrqFlow)[keyof typeof IrqFlow];
 
 /** One `request_irq` registration (`struct irqaction`), chained per descriptor. */
 export class IrqAction {
-  /** Next action of a shared IRQ. */
+  /**
+   * Next action of a shared IRQ. Chains change through {@link setupIrqAction} and
+   * {@link removeIrqAction} only: they keep the descriptor's event-path row in step.
+   */
   next: IrqAction | null = null;
 
   /**
@@ -100,26 +104,22 @@ export interface IrqChip {
   retrigger?(desc: IrqDesc): number;
 }
 
-/** One IRQ number's descriptor (`struct irq_desc`). */
+/**
+ * One IRQ number's descriptor (`struct irq_desc`). Its status word lives in the guest's
+ * {@link IrqTable} (row `irq`), with its info's port and active flag, so that an event reads
+ * no per-IRQ object; the accessors below make that invisible to everyone else.
+ */
 export class IrqDesc {
-  // The fields every event reads come first, in the object's first cache line: at 131072
-  // ports the per-IRQ objects do not fit in the caches (bench/README.md, optimisation 12).
   // Initialised (then set by the constructor) so that V8 keeps the field a small integer: a
   // declared field starts out `undefined`, which would make every read of it a tagged load.
   /** The IRQ number. */
   readonly irq: number = 0;
-  /** `IRQD_*`, `IRQS_*` and `IRQ_*` bits. */
-  status = IRQD_DISABLED | IRQD_MASKED;
-  /** Head of the action chain. */
-  action: IrqAction | null = null;
-  /** The Xen event-channel state of the IRQ (`null` for IRQs of other layers). */
-  info: IrqInfo | null = null;
-  /** The chip, or `null` (Linux's `no_irq_chip`: `request_irq` fails with `-ENOSYS`). */
-  chip: IrqChip | null = null;
-  /** Flow handler. */
-  flow: IrqFlowKind = IrqFlow.EDGE;
-  /** The guest's per-CPU interrupt counts (`kstat_irqs`), shared by all its descriptors. */
-  readonly stats: IrqStats;
+  /** The guest's per-IRQ table holding this descriptor's hot state and counts. */
+  readonly table: IrqTable;
+  private actionHead: IrqAction | null = null;
+  private infoRef: IrqInfo | null = null;
+  private chipRef: IrqChip | null = null;
+  private flowKind: IrqFlowKind = IrqFlow.EDGE;
   /** Flow name shown by `/proc/interrupts` after the chip (`desc->name`, e.g. `event`). */
   name = '';
   /** Disable depth: 0 when enabled. */
@@ -128,19 +128,88 @@ export class IrqDesc {
   unhandled = 0;
 
   /**
+   * Takes row `irq` of `table` and resets it (status disabled and masked, no event path).
    * @param irq - the IRQ number
-   * @param stats - the guest's count table, or a number of CPUs for a descriptor of its own
+   * @param table - the guest's table, or a number of CPUs for a descriptor with a table of its own
    */
-  constructor(irq: number, stats: IrqStats | number) {
+  constructor(irq: number, table: IrqTable | number) {
     this.irq = irq;
-    this.stats = typeof stats === 'number' ? new IrqStats(stats, irq + 1) : stats;
-    this.stats.ensure(irq);
+    this.table = typeof table === 'number' ? new IrqTable(table, irq + 1) : table;
+    this.table.ensure(irq);
+    this.table.status[irq] = IRQD_DISABLED | IRQD_MASKED;
+    this.table.setFast(irq, null, false);
+  }
+
+  /** `IRQD_*`, `IRQS_*` and `IRQ_*` bits. */
+  get status(): number {
+    return this.table.status[this.irq]!;
+  }
+  set status(bits: number) {
+    this.table.status[this.irq] = bits;
+  }
+
+  /** Head of the action chain. */
+  get action(): IrqAction | null {
+    return this.actionHead;
+  }
+  set action(a: IrqAction | null) {
+    this.actionHead = a;
+    this.refreshFast();
+  }
+
+  /** The Xen event-channel state of the IRQ (`null` for IRQs of other layers). */
+  get info(): IrqInfo | null {
+    return this.infoRef;
+  }
+  set info(info: IrqInfo | null) {
+    this.infoRef = info;
+    this.refreshFast();
+  }
+
+  /** The chip, or `null` (Linux's `no_irq_chip`: `request_irq` fails with `-ENOSYS`). */
+  get chip(): IrqChip | null {
+    return this.chipRef;
+  }
+  set chip(chip: IrqChip | null) {
+    this.chipRef = chip;
+    this.refreshFast();
+  }
+
+  /** Flow handler. */
+  get flow(): IrqFlowKind {
+    return this.flowKind;
+  }
+  set flow(flow: IrqFlowKind) {
+    this.flowKind = flow;
+    this.refreshFast();
+  }
+
+  /** @deprecated The table is {@link IrqDesc.table}; it still holds the per-CPU counts. */
+  get stats(): IrqTable {
+    return this.table;
+  }
+
+  /**
+   * Recomputes whether events of this IRQ take the short form of the event path: edge flow,
+   * the table's {@link IrqTable.fastChip}, exactly one action, and an info in the same table
+   * row. The setters call it; so do {@link setupIrqAction} and {@link removeIrqAction}, which
+   * change the chain behind the head. Code that edits `IrqAction.next` itself must call it too.
+   */
+  refreshFast(): void {
+    const t = this.table;
+    const info = this.infoRef;
+    const chip = this.chipRef;
+    t.setFast(
+      this.irq,
+      this.actionHead,
+      this.flowKind === IrqFlow.EDGE && chip !== null && chip === t.fastChip && info !== null && info.table === t && info.irq === this.irq,
+    );
   }
 
   /** Interrupts counted per CPU (`kstat_irqs`), as a view into the guest's table. */
   get kstat(): Uint32Array {
-    const n = this.stats.nrCpus;
-    return this.stats.counts.subarray(this.irq * n, this.irq * n + n);
+    const n = this.table.nrCpus;
+    return this.table.counts.subarray(this.irq * n, this.irq * n + n);
   }
 
   /** Whether the status word has every bit of `bits`. */
@@ -158,40 +227,17 @@ export class IrqDesc {
 }
 
 /**
- * Per-CPU interrupt counts of every IRQ of a guest in one typed array (row = IRQ), so that
- * counting an interrupt on the event path touches no per-IRQ object.
+ * The per-IRQ table under its former name, when it held only the counts.
+ * @deprecated Use {@link IrqTable}.
  */
-export class IrqStats {
-  /** Counts, `irq * nrCpus + cpu`. Replaced when the table grows. */
-  counts: Uint32Array;
-
-  /**
-   * @param nrCpus - CPUs per row
-   * @param capacity - IRQ rows to start with
-   */
-  constructor(
-    readonly nrCpus: number,
-    capacity = 256,
-  ) {
-    this.counts = new Uint32Array(Math.max(1, capacity) * nrCpus);
-  }
-
-  /** Makes room for `irq`'s row. */
-  ensure(irq: number): void {
-    const need = (irq + 1) * this.nrCpus;
-    if (need <= this.counts.length) return;
-    let len = this.counts.length;
-    while (len < need) len *= 2;
-    const bigger = new Uint32Array(len);
-    bigger.set(this.counts);
-    this.counts = bigger;
-  }
-}
+export const IrqStats = IrqTable;
+/** @deprecated Use {@link IrqTable}. */
+export type IrqStats = IrqTable;
 
 /** `kstat_incr_irqs_this_cpu`: counts one interrupt of `desc` on `cpu`. */
 export function countIrq(desc: IrqDesc, cpu: number): void {
-  const stats = desc.stats;
-  stats.counts[desc.irq * stats.nrCpus + cpu]!++;
+  const t = desc.table;
+  t.counts[desc.irq * t.nrCpus + cpu]!++;
 }
 
 /** Masks the IRQ at the chip unless already masked (`mask_irq`). */
@@ -304,6 +350,7 @@ export function setupIrqAction(desc: IrqDesc, action: IrqAction, mustMatch: numb
     let last = old;
     while (last.next !== null) last = last.next;
     last.next = action;
+    desc.refreshFast();
     return 0;
   }
   desc.action = action;
@@ -311,4 +358,24 @@ export function setupIrqAction(desc: IrqDesc, action: IrqAction, mustMatch: numb
   if (action.flags & IRQF_PERCPU) desc.status |= IRQ_PER_CPU;
   irqStartup(desc);
   return 0;
+}
+
+/**
+ * Unlinks the action registered with `devId` (the chain part of `__free_irq`).
+ * @returns the action, or `null` when none has that `devId`
+ */
+export function removeIrqAction(desc: IrqDesc, devId: unknown): IrqAction | null {
+  let prev: IrqAction | null = null;
+  let a = desc.action;
+  while (a !== null && a.devId !== devId) {
+    prev = a;
+    a = a.next;
+  }
+  if (a === null) return null;
+  if (prev === null) desc.action = a.next;
+  else {
+    prev.next = a.next;
+    desc.refreshFast();
+  }
+  return a;
 }

@@ -4,15 +4,17 @@
  * masked, whether an event is being handled, and the late-EOI bookkeeping.
  */
 import { IrqType, type IrqTypeValue } from './constants.js';
+import { IrqTable } from './irq-table.js';
 
-/** Event-channel state of one guest IRQ. */
+/**
+ * Event-channel state of one guest IRQ. The two fields every event reads, the port and the
+ * active flag, live in the guest's {@link IrqTable} (row `irq`), beside the descriptor's status.
+ */
 export class IrqInfo {
-  // The fields every event reads come first, in the object's first cache line: at 131072
-  // ports the per-IRQ objects do not fit in the caches (bench/README.md, optimisation 12).
-  /** Bound port, 0 when none (port 0 is never a usable channel). */
-  port = 0;
-  /** 1 while an event of this IRQ is being handled (a second one is dropped). */
-  isActive = 0;
+  /** The IRQ number. */
+  readonly irq: number = 0;
+  /** The table holding this IRQ's port and active flag. */
+  readonly table: IrqTable;
   /** Binding type ({@link IrqType}). */
   type: IrqTypeValue = IrqType.UNBOUND;
   /** CPU the port is bound to. */
@@ -54,6 +56,32 @@ export class IrqInfo {
   /** Domain owning the pirq (DOMID_SELF for the guest's own). */
   pirqDomid = 0;
 
-  /** @param irq - the IRQ number */
-  constructor(readonly irq: number) {}
+  /**
+   * Takes row `irq` of `table` and clears its port and active flag.
+   * @param irq - the IRQ number
+   * @param table - the guest's table (a table of its own when left out)
+   */
+  constructor(irq: number, table?: IrqTable) {
+    this.irq = irq;
+    this.table = table ?? new IrqTable(1, irq + 1);
+    this.table.ensure(irq);
+    this.table.port[irq] = 0;
+    this.table.active[irq] = 0;
+  }
+
+  /** Bound port, 0 when none (port 0 is never a usable channel). */
+  get port(): number {
+    return this.table.port[this.irq]!;
+  }
+  set port(port: number) {
+    this.table.port[this.irq] = port;
+  }
+
+  /** 1 while an event of this IRQ is being handled (a second one is dropped). */
+  get isActive(): number {
+    return this.table.active[this.irq]!;
+  }
+  set isActive(active: number) {
+    this.table.active[this.irq] = active;
+  }
 }

@@ -41,6 +41,8 @@ import {
   IRQF_NO_SUSPEND,
   IRQF_PERCPU,
   IRQF_SHARED,
+  IrqReturnCode,
+  IrqStatusBit,
   IrqType,
   MASK_REASON_EOI_PENDING,
   MASK_REASON_EXPLICIT,
@@ -56,12 +58,11 @@ import {
 } from './constants.js';
 import { XenDynChip, XenLateEoiChip, XenPercpuChip, XenPirqChip, type XenChipHost } from './chips.js';
 import { EvtchnIrqMap } from './evtchn-map.js';
-import { handleEdgeIrq, runFlow, type FlowObserver } from './flows.js';
+import { edgeActions, handleEdgeIrq, runFlow, type FlowObserver } from './flows.js';
 import {
   IrqAction,
   IrqDesc,
   IrqFlow,
-  IrqFlowCode,
   checkIrqResend,
   irqDisable,
   irqEnable,
@@ -71,8 +72,9 @@ import {
   type IrqChip,
   type IrqFlowKind,
   type IrqHandler,
-  IrqStats,
+  removeIrqAction,
 } from './irq-desc.js';
+import { IrqTable } from './irq-table.js';
 import { IrqInfo } from './irq-info.js';
 import { LINUX_2007_NO_PIRQS, Linux2007IrqSpace, choose2007Abi, requestIrq2007, type LinuxEra } from './era-2007.js';
 import { EvtchnDevice } from './evtchn-device.js';
@@ -180,8 +182,15 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   readonly online: Uint8Array;
   /** Per-CPU number of channels bound there (`channels_on_cpu`), for affinity. */
   readonly channelsOnCpu: Int32Array;
-  /** Per-CPU interrupt counts of every IRQ (`kstat_irqs`), one table for all descriptors. */
-  readonly irqStats: IrqStats;
+  /**
+   * Every IRQ's per-CPU interrupt counts (`kstat_irqs`) and the state each event reads
+   * (descriptor status, port, active flag), one table for all descriptors.
+   */
+  readonly irqTable: IrqTable;
+  /** @deprecated The counts are in {@link LinuxGuest.irqTable} (`counts`), with the rest of the per-IRQ state. */
+  get irqStats(): IrqTable {
+    return this.irqTable;
+  }
   /** Per-CPU IRQ epoch, bumped after every upcall loop. */
   readonly irqEpoch: Uint32Array;
   /** Per-CPU VIRQ→IRQ table, `NR_VIRQS` entries per CPU, -1 = none. */
@@ -290,7 +299,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     const n = this.nrCpus;
     this.online = new Uint8Array(n).fill(1);
     this.channelsOnCpu = new Int32Array(n);
-    this.irqStats = new IrqStats(n);
+    this.irqTable = new IrqTable(n);
     this.irqEpoch = new Uint32Array(n);
     this.virqToIrq = new Int32Array(n * NR_VIRQS).fill(-1);
     this.ipiToIrq = new Int32Array(n * this.nrIpis).fill(-1);
@@ -306,6 +315,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     }
 
     this.dynChip = new XenDynChip(this);
+    this.irqTable.fastChip = this.dynChip;
     this.lateEoiChip = new XenLateEoiChip(this);
     this.percpuChip = new XenPercpuChip(this);
     this.pirqChip = new XenPirqChip(this);
@@ -406,9 +416,9 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
 
   /** Creates the descriptor and info of a freshly allocated IRQ number (`xen_irq_init`). */
   private initIrq(irq: number): IrqInfo {
-    const desc = new IrqDesc(irq, this.irqStats);
+    const desc = new IrqDesc(irq, this.irqTable);
     desc.status |= IRQ_NOREQUEST;
-    const info = new IrqInfo(irq);
+    const info = new IrqInfo(irq, this.irqTable);
     info.spuriousThreshold = this.spuriousThreshold;
     desc.info = info;
     this.descs[irq] = desc;
@@ -946,18 +956,11 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   freeIrq(irq: number, devId: unknown): string | undefined {
     const desc = this.descs[irq];
     if (desc === undefined) return undefined;
-    let prev: IrqAction | null = null;
-    let a = desc.action;
-    while (a !== null && a.devId !== devId) {
-      prev = a;
-      a = a.next;
-    }
+    const a = removeIrqAction(desc, devId);
     if (a === null) {
       this.warn(`Trying to free already-free IRQ ${irq}`);
       return undefined;
     }
-    if (prev === null) desc.action = a.next;
-    else prev.next = a.next;
     if (desc.action === null) {
       desc.status &= ~IRQ_PER_CPU;
       irqShutdown(desc);
@@ -1182,23 +1185,73 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
    * `handle_irq_for_port`: a port found pending by the ABI's scan. No IRQ → ignored (stays
    * pending). Every 256 events the loop checks its deadline; once past it, EOIs of the rest
    * of the loop are deferred. An IRQ already active drops the event; else the flow runs.
+   *
+   * An ordinary event-channel IRQ (edge flow, the dynamic event chip, one action: the guest's
+   * {@link IrqTable} marks it) runs in a short form written against that table: the same steps
+   * as `handle_edge_irq` with `ack_dynirq`, reading no per-IRQ object (bench/README.md,
+   * optimisation 13). Anything else, and any event that finds the IRQ in progress, disabled or
+   * with an edge to replay, goes the general way through the descriptor.
    */
   handlePort(port: number, cpu: number): void {
-    // The common case (an IRQ with its flow) stays small enough for V8 to inline the whole
-    // event path into the ABI's scan; the rare branches live in their own methods.
+    // The rare branches live in their own methods so that the whole event path stays small
+    // enough for V8 to inline into the ABI's scan.
     const irq = this.evtchnToIrq.get(port);
     if (irq === -1) return this.portWithoutIrq(port);
     const deferEoi = this.loopDeferEoi;
     if (deferEoi[cpu] === 0 && (++this.loopCount[cpu]! & EventLoop.CHECK_MASK) === 0) this.checkLoopDeadline(cpu);
+    const t = this.irqTable;
+    if (t.fast[irq] === 0) return this.handleIrq(irq, cpu);
+    if (t.active[irq] !== 0) return this.dropActive();
+    t.active[irq] = 1;
+    if (deferEoi[cpu] !== 0) this.deferEoi(irq, cpu);
+    // handle_edge_irq: clear REPLAY; in progress, disabled or pending → the general flow.
+    const status = t.status[irq]! & ~IrqStatusBit.REPLAY;
+    if (status & (IrqStatusBit.INPROGRESS | IrqStatusBit.DISABLED | IrqStatusBit.PENDING)) return this.edgeSlow(irq, cpu);
+    t.status[irq] = status;
+    t.counts[irq * t.nrCpus + cpu]!++;
+    // ack_dynirq: the event is over (not active), the port's pending bit cleared.
+    const bound = t.port[irq]!;
+    if (bound !== 0) {
+      t.active[irq] = 0;
+      this.currentAbi.clearPending(bound);
+    }
+    // handle_irq_event: in progress while the one action runs. The handler may change
+    // anything, the table's arrays included (a bind can grow them): re-read after it.
+    t.status[irq] = status | IrqStatusBit.INPROGRESS;
+    const handler = t.handler[irq]!;
+    if ((handler(irq, t.devId[irq]) | 0) === IrqReturnCode.NONE) this.noteUnhandled(irq);
+    if (this.bus.listening('irq:handled')) this.emitHandled(irq, cpu);
+    const after = t.status[irq]! & ~IrqStatusBit.INPROGRESS;
+    t.status[irq] = after;
+    if ((after & (IrqStatusBit.PENDING | IrqStatusBit.DISABLED)) === IrqStatusBit.PENDING) this.edgeReplay(irq, cpu);
+  }
+
+  /** `handle_irq_for_port` through the descriptor: IRQs of other chips, flows or several actions. */
+  private handleIrq(irq: number, cpu: number): void {
     const desc = this.descs[irq];
     const info = desc?.info;
     if (!info) return;
     if (info.isActive !== 0) return this.dropActive();
     info.isActive = 1;
-    if (deferEoi[cpu] !== 0) this.deferEoi(info, cpu);
-    // Event channels use the edge flow; `runFlow` (the other flows) stays out of the budget.
-    if (desc!.flow === IrqFlowCode.EDGE) handleEdgeIrq(desc!, cpu, this);
-    else runFlow(desc!, cpu, this);
+    if (this.loopDeferEoi[cpu] !== 0) this.deferEoi(irq, cpu);
+    runFlow(desc!, cpu, this);
+  }
+
+  /** The short form's event found its IRQ in progress, disabled or pending: the general edge flow. */
+  private edgeSlow(irq: number, cpu: number): void {
+    handleEdgeIrq(this.descs[irq]!, cpu, this);
+  }
+
+  /** An edge arrived while the short form's handler ran: the edge flow's loop replays it. */
+  private edgeReplay(irq: number, cpu: number): void {
+    const desc = this.descs[irq];
+    if (desc !== undefined) edgeActions(desc, cpu, this);
+  }
+
+  /** Every action of the short form's IRQ returned `IRQ_NONE`. */
+  private noteUnhandled(irq: number): void {
+    const desc = this.descs[irq];
+    if (desc !== undefined) desc.unhandled++;
   }
 
   /** The IRQ of a pending port is still active (its late EOI has not come): the event is dropped. */
@@ -1220,7 +1273,8 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   }
 
   /** Past the loop's deadline: the event's EOI waits for the worker, `eoiDelay` jiffies on. */
-  private deferEoi(info: IrqInfo, cpu: number): void {
+  private deferEoi(irq: number, cpu: number): void {
+    const info = this.descs[irq]!.info!;
     info.eoiCpu = cpu;
     info.irqEpoch = this.irqEpoch[cpu]!;
     info.eoiTime = this.jiffies() + this.eoiDelay;
@@ -1235,12 +1289,12 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
 
   /** Called by the flows after the actions ran: publishes `irq:handled` when someone listens. */
   irqHandled(desc: IrqDesc, cpu: number): void {
-    if (this.bus.listening('irq:handled')) this.emitHandled(desc, cpu);
+    if (this.bus.listening('irq:handled')) this.emitHandled(desc.irq, cpu);
   }
 
-  /** Publishes `irq:handled` (out of line: `irqHandled` is inlined into every event's path). */
-  private emitHandled(desc: IrqDesc, cpu: number): void {
-    this.bus.emit('irq:handled', this.currentDomid, desc.irq, cpu);
+  /** Publishes `irq:handled` (out of line: the check before it is on every event's path). */
+  private emitHandled(irq: number, cpu: number): void {
+    this.bus.emit('irq:handled', this.currentDomid, irq, cpu);
   }
 
   // ---------------------------------------------------------------- late EOI

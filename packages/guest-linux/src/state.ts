@@ -39,7 +39,7 @@ export interface LinuxGuestInternals {
   upcallDepth: number;
   readonly online: Uint8Array;
   readonly channelsOnCpu: Int32Array;
-  readonly irqStats: { counts: Uint32Array; ensure(irq: number): void };
+  readonly irqTable: { counts: Uint32Array; ensure(irq: number): void };
   readonly irqEpoch: Uint32Array;
   readonly virqToIrq: Int32Array;
   readonly ipiToIrq: Int32Array;
@@ -84,7 +84,7 @@ export function saveLinuxGuest(g: LinuxGuestInternals): JsonValue {
     currentCpu: g.currentCpu,
     online: [...g.online],
     channelsOnCpu: [...g.channelsOnCpu],
-    irqCounts: writeArray(g.irqStats.counts),
+    irqCounts: writeArray(g.irqTable.counts),
     irqEpoch: [...g.irqEpoch],
     virqToIrq: [...g.virqToIrq],
     ipiToIrq: [...g.ipiToIrq],
@@ -163,8 +163,8 @@ export function loadLinuxGuest(g: LinuxGuestInternals, state: JsonValue): void {
   const descs = g.descs.filter((d): d is IrqDesc => d !== undefined);
   const irqs = readArray(o.irqs, 'irqs', descs.length);
   const maxIrq = descs.length ? descs[descs.length - 1]!.irq : 0;
-  g.irqStats.ensure(maxIrq);
-  readArrayInto(o.irqCounts, 'irqCounts', g.irqStats.counts);
+  g.irqTable.ensure(maxIrq);
+  readArrayInto(o.irqCounts, 'irqCounts', g.irqTable.counts);
   irqs.forEach((s, i) => {
     const p = at('irqs', i);
     const so = readObject(s, p);
@@ -177,7 +177,7 @@ export function loadLinuxGuest(g: LinuxGuestInternals, state: JsonValue): void {
     if (actions.length !== want.length || actions.some((a, k) => a !== want[k]))
       throw new SnapshotError(at(p, 'actions'), `expected the handlers ${JSON.stringify(want)} (as re-created on the platform being restored into), got ${JSON.stringify(actions)}`);
     d.flow = readInt(so.flow, at(p, 'flow'), 0, 3) as IrqDesc['flow'];
-    d.status = readInt(so.status, at(p, 'status'), 0, 0xffffffff);
+    d.status = readInt(so.status, at(p, 'status'), 0, 0x7fffffff);
     d.depth = readInt(so.depth, at(p, 'depth'), 0);
     d.unhandled = readInt(so.unhandled, at(p, 'unhandled'), 0);
     const ip = at(p, 'info');
@@ -187,7 +187,8 @@ export function loadLinuxGuest(g: LinuxGuestInternals, state: JsonValue): void {
       const info = d.info;
       const io = readObject(so.info, ip);
       for (const k of INFO_BINDING) expectSame(io[k], at(ip, k), info[k]);
-      for (const k of INFO_NUMBERS) (info as unknown as Record<string, number>)[k] = readInt(io[k], at(ip, k));
+      // `isActive` is a byte of the guest's IRQ table: 0 or 1, as the guest writes it.
+      for (const k of INFO_NUMBERS) (info as unknown as Record<string, number>)[k] = k === 'isActive' ? readInt(io[k], at(ip, k), 0, 1) : readInt(io[k], at(ip, k));
       for (const k of INFO_BOOLS) (info as unknown as Record<string, boolean>)[k] = readBool(io[k], at(ip, k));
       info.eoiTime = readNumber(io.eoiTime, at(ip, 'eoiTime'));
     }

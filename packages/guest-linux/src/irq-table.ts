@@ -1,0 +1,111 @@
+/*
+ * The per-IRQ state that every event reads, for all of a guest's IRQs, in typed arrays indexed
+ * by IRQ number. Linux keeps this state in `struct irq_desc`, `struct irq_info` and the
+ * `irqaction`, one allocation each; here the objects stay (`IrqDesc`, `IrqInfo`, `IrqAction`
+ * are the API and hold everything else), but their hot fields live in this table and the
+ * objects read and write them through accessors. An event of an ordinary event-channel IRQ
+ * then touches a few dense arrays instead of three objects scattered over the heap: at 131072
+ * ports those objects are ~50 MB, and a vCPU's upcall visits them in a stride that defeats the
+ * caches and the TLB (bench/README.md, optimisation 13).
+ *
+ * There is no facade to attach or detach: a row belongs to whichever descriptor holds that IRQ
+ * number now. A descriptor freed and still referenced reads the row of the next one allocated
+ * under its number, as a freed `irq_desc` would be reused memory in the kernel.
+ */
+import type { IrqAction, IrqChip, IrqDesc, IrqHandler } from './irq-desc.js';
+
+/** Bits of {@link IrqTable.fast}. @internal */
+export const enum IrqFastBit {
+  /**
+   * The IRQ takes the event path's short form: edge flow, the guest's plain dynamic event
+   * chip (`xen-dyn-event`), exactly one action, and Xen event-channel state.
+   */
+  EDGE_DYN = 1,
+}
+
+/** Per-IRQ hot state of one guest (or of one stand-alone descriptor), grown on demand. */
+export class IrqTable {
+  /** Per-CPU interrupt counts (`kstat_irqs`), `irq * nrCpus + cpu`. */
+  counts: Uint32Array;
+  /** The descriptor's `IRQD_*`/`IRQS_*`/`IRQ_*` bits (`IrqDesc.status`). */
+  status: Int32Array;
+  /** `IrqInfo.isActive`: 1 while an event of the IRQ is being handled. */
+  active: Uint8Array;
+  /** `IrqInfo.port`: the bound port, 0 when none. */
+  port: Int32Array;
+  /** {@link IrqFastBit} flags, kept by the descriptor whenever its flow, chip, actions or info change. @internal */
+  fast: Uint8Array;
+  /** Handler of the IRQ's only action while the IRQ is {@link IrqFastBit.EDGE_DYN}, else `null`. @internal */
+  handler: (IrqHandler | null)[];
+  /** `devId` of that action. @internal */
+  devId: unknown[];
+  /**
+   * The chip whose `ack` the event path's short form performs itself (`ack_dynirq`): the
+   * guest's dynamic event chip. `null` for a table of stand-alone descriptors (no short form).
+   */
+  fastChip: IrqChip | null = null;
+  private capacity: number;
+
+  /**
+   * @param nrCpus - CPUs per row of {@link counts}
+   * @param capacity - IRQ rows to start with
+   */
+  constructor(
+    readonly nrCpus: number,
+    capacity = 256,
+  ) {
+    const c = Math.max(1, capacity);
+    this.capacity = c;
+    this.counts = new Uint32Array(c * nrCpus);
+    this.status = new Int32Array(c);
+    this.active = new Uint8Array(c);
+    this.port = new Int32Array(c);
+    this.fast = new Uint8Array(c);
+    this.handler = new Array<IrqHandler | null>(c).fill(null);
+    this.devId = new Array<unknown>(c).fill(undefined);
+  }
+
+  /** IRQ rows the table holds now. */
+  get rows(): number {
+    return this.capacity;
+  }
+
+  /** Makes room for `irq`'s row (doubling, so that growing to n rows costs O(n)). */
+  ensure(irq: number): void {
+    if (irq < this.capacity) return;
+    let c = this.capacity;
+    while (c <= irq) c *= 2;
+    this.counts = grown(this.counts, new Uint32Array(c * this.nrCpus));
+    this.status = grown(this.status, new Int32Array(c));
+    this.active = grown(this.active, new Uint8Array(c));
+    this.port = grown(this.port, new Int32Array(c));
+    this.fast = grown(this.fast, new Uint8Array(c));
+    for (let i = this.capacity; i < c; i++) {
+      this.handler.push(null);
+      this.devId.push(undefined);
+    }
+    this.capacity = c;
+  }
+
+  /**
+   * Records whether `irq` takes the event path's short form, and its action's handler when it
+   * does. Called by the descriptor ({@link IrqDesc.refreshFast}), which decides `eligible`.
+   * @internal
+   */
+  setFast(irq: number, action: IrqAction | null, eligible: boolean): void {
+    if (eligible && action !== null && action.next === null) {
+      this.fast[irq] = IrqFastBit.EDGE_DYN;
+      this.handler[irq] = action.handler;
+      this.devId[irq] = action.devId;
+    } else {
+      this.fast[irq] = 0;
+      this.handler[irq] = null;
+      this.devId[irq] = undefined;
+    }
+  }
+}
+
+function grown<T extends Uint32Array | Int32Array | Uint8Array>(old: T, bigger: T): T {
+  bigger.set(old);
+  return bigger;
+}
