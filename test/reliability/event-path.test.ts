@@ -99,7 +99,7 @@ class Run {
     let resends = 0;
     return (irq, devId) => {
       this.log.push(`run ${tag} irq${irq} ${JSON.stringify(devId)}`);
-      if (this.guest.irqTable.fast[irq] !== 0) this.shortFormRuns++;
+      if (this.guest.irqTable.fast[irq] === 1) this.shortFormRuns++;
       const s = this.slots.find((x) => x.irq === irq);
       switch (b) {
         case 'none':

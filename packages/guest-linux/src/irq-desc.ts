@@ -6,7 +6,7 @@
  * status word and per-CPU interrupt counts.
  */
 import type { IrqInfo } from './irq-info.js';
-import { IrqTable } from './irq-table.js';
+import { IrqFastBit, IrqTable } from './irq-table.js';
 import { Errno } from '@evtchn/core';
 import {
   IRQD_DISABLED,
@@ -137,7 +137,7 @@ export class IrqDesc {
     this.table = typeof table === 'number' ? new IrqTable(table, irq + 1) : table;
     this.table.ensure(irq);
     this.table.status[irq] = IRQD_DISABLED | IRQD_MASKED;
-    this.table.setFast(irq, null, false);
+    this.table.fast[irq] = IrqFastBit.UNKNOWN;
   }
 
   /** `IRQD_*`, `IRQS_*` and `IRQ_*` bits. */
@@ -154,7 +154,7 @@ export class IrqDesc {
   }
   set action(a: IrqAction | null) {
     this.actionHead = a;
-    this.refreshFast();
+    this.table.unqualify(this.irq, a === null);
   }
 
   /** The Xen event-channel state of the IRQ (`null` for IRQs of other layers). */
@@ -163,7 +163,7 @@ export class IrqDesc {
   }
   set info(info: IrqInfo | null) {
     this.infoRef = info;
-    this.refreshFast();
+    this.table.fast[this.irq] = IrqFastBit.UNKNOWN;
   }
 
   /** The chip, or `null` (Linux's `no_irq_chip`: `request_irq` fails with `-ENOSYS`). */
@@ -172,7 +172,7 @@ export class IrqDesc {
   }
   set chip(chip: IrqChip | null) {
     this.chipRef = chip;
-    this.refreshFast();
+    this.table.fast[this.irq] = IrqFastBit.UNKNOWN;
   }
 
   /** Flow handler. */
@@ -181,7 +181,18 @@ export class IrqDesc {
   }
   set flow(flow: IrqFlowKind) {
     this.flowKind = flow;
-    this.refreshFast();
+    this.table.fast[this.irq] = IrqFastBit.UNKNOWN;
+  }
+
+  /**
+   * Sets chip, flow handler and flow name at once (`irq_set_chip_and_handler_name`); the IRQ
+   * leaves the short form until it is looked at again, as with the setters.
+   */
+  setChipAndHandler(chip: IrqChip | null, flow: IrqFlowKind, name: string): void {
+    this.chipRef = chip;
+    this.flowKind = flow;
+    this.name = name;
+    this.table.fast[this.irq] = IrqFastBit.UNKNOWN;
   }
 
   /** @deprecated The table is {@link IrqDesc.table}; it still holds the per-CPU counts. */
@@ -190,20 +201,34 @@ export class IrqDesc {
   }
 
   /**
-   * Recomputes whether events of this IRQ take the short form of the event path: edge flow,
-   * the table's {@link IrqTable.fastChip}, exactly one action, and an info in the same table
-   * row. The setters call it; so do {@link setupIrqAction} and {@link removeIrqAction}, which
-   * change the chain behind the head. Code that edits `IrqAction.next` itself must call it too.
+   * Decides whether events of this IRQ may take the event path's short form: edge flow, the
+   * table's {@link IrqTable.fastChip}, exactly one action, and an info in the same table row.
+   * Every change to the flow, chip, info or actions takes the IRQ off the short form (the
+   * setters, {@link setupIrqAction} and {@link removeIrqAction} do it); the general path calls
+   * this before it handles an event, so the next event is short again when it qualifies. Code
+   * that edits `IrqAction.next` itself must call `table.unqualify(irq)`.
+   * @returns whether it qualifies
    */
-  refreshFast(): void {
+  qualifyFast(): boolean {
     const t = this.table;
     const info = this.infoRef;
     const chip = this.chipRef;
-    t.setFast(
-      this.irq,
-      this.actionHead,
-      this.flowKind === IrqFlow.EDGE && chip !== null && chip === t.fastChip && info !== null && info.table === t && info.irq === this.irq,
-    );
+    const action = this.actionHead;
+    const ok =
+      this.flowKind === IrqFlow.EDGE &&
+      chip !== null &&
+      chip === t.fastChip &&
+      info !== null &&
+      info.table === t &&
+      info.irq === this.irq &&
+      action !== null &&
+      action.next === null;
+    if (ok) t.qualify(this.irq, action!);
+    else {
+      t.unqualify(this.irq, action === null);
+      t.fast[this.irq] = IrqFastBit.GENERAL;
+    }
+    return ok;
   }
 
   /** Interrupts counted per CPU (`kstat_irqs`), as a view into the guest's table. */
@@ -350,7 +375,7 @@ export function setupIrqAction(desc: IrqDesc, action: IrqAction, mustMatch: numb
     let last = old;
     while (last.next !== null) last = last.next;
     last.next = action;
-    desc.refreshFast();
+    desc.table.unqualify(desc.irq, false);
     return 0;
   }
   desc.action = action;
@@ -375,7 +400,7 @@ export function removeIrqAction(desc: IrqDesc, devId: unknown): IrqAction | null
   if (prev === null) desc.action = a.next;
   else {
     prev.next = a.next;
-    desc.refreshFast();
+    desc.table.unqualify(desc.irq, false);
   }
   return a;
 }

@@ -7,14 +7,16 @@ import { IrqType, type IrqTypeValue } from './constants.js';
 import { IrqTable } from './irq-table.js';
 
 /**
- * Event-channel state of one guest IRQ. The two fields every event reads, the port and the
- * active flag, live in the guest's {@link IrqTable} (row `irq`), beside the descriptor's status.
+ * Event-channel state of one guest IRQ. Its active flag, which every event reads and writes,
+ * lives in the guest's {@link IrqTable} (row `irq`), beside the descriptor's status.
  */
 export class IrqInfo {
   /** The IRQ number. */
   readonly irq: number = 0;
-  /** The table holding this IRQ's port and active flag. */
+  /** The table holding this IRQ's active flag. */
   readonly table: IrqTable;
+  /** Bound port, 0 when none (port 0 is never a usable channel). */
+  port = 0;
   /** Binding type ({@link IrqType}). */
   type: IrqTypeValue = IrqType.UNBOUND;
   /** CPU the port is bound to. */
@@ -57,24 +59,15 @@ export class IrqInfo {
   pirqDomid = 0;
 
   /**
-   * Takes row `irq` of `table` and clears its port and active flag.
+   * Takes row `irq` of `table` and clears its active flag.
    * @param irq - the IRQ number
    * @param table - the guest's table (a table of its own when left out)
    */
   constructor(irq: number, table?: IrqTable) {
     this.irq = irq;
-    this.table = table ?? new IrqTable(1, irq + 1);
+    this.table = table ?? ownTable(irq);
     this.table.ensure(irq);
-    this.table.port[irq] = 0;
     this.table.active[irq] = 0;
-  }
-
-  /** Bound port, 0 when none (port 0 is never a usable channel). */
-  get port(): number {
-    return this.table.port[this.irq]!;
-  }
-  set port(port: number) {
-    this.table.port[this.irq] = port;
   }
 
   /** 1 while an event of this IRQ is being handled (a second one is dropped). */
@@ -84,4 +77,9 @@ export class IrqInfo {
   set isActive(active: number) {
     this.table.active[this.irq] = active;
   }
+}
+
+/** A one-IRQ table for an info made without its guest's (kept out of the constructor, which the bind path inlines). */
+function ownTable(irq: number): IrqTable {
+  return new IrqTable(1, irq + 1);
 }

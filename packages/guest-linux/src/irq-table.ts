@@ -16,11 +16,15 @@ import type { IrqAction, IrqChip, IrqDesc, IrqHandler } from './irq-desc.js';
 
 /** Bits of {@link IrqTable.fast}. @internal */
 export const enum IrqFastBit {
+  /** Not known: the flow, chip, actions or info changed since the IRQ was last looked at. */
+  UNKNOWN = 0,
   /**
    * The IRQ takes the event path's short form: edge flow, the guest's plain dynamic event
    * chip (`xen-dyn-event`), exactly one action, and Xen event-channel state.
    */
   EDGE_DYN = 1,
+  /** Looked at: the IRQ goes the general way. */
+  GENERAL = 2,
 }
 
 /** Per-IRQ hot state of one guest (or of one stand-alone descriptor), grown on demand. */
@@ -31,11 +35,12 @@ export class IrqTable {
   status: Int32Array;
   /** `IrqInfo.isActive`: 1 while an event of the IRQ is being handled. */
   active: Uint8Array;
-  /** `IrqInfo.port`: the bound port, 0 when none. */
-  port: Int32Array;
-  /** {@link IrqFastBit} flags, kept by the descriptor whenever its flow, chip, actions or info change. @internal */
+  /**
+   * {@link IrqFastBit} flags: cleared whenever the descriptor's flow, chip, actions or info
+   * change, set again by the general path once the IRQ qualifies. @internal
+   */
   fast: Uint8Array;
-  /** Handler of the IRQ's only action while the IRQ is {@link IrqFastBit.EDGE_DYN}, else `null`. @internal */
+  /** Handler of the IRQ's only action, read only while the IRQ is {@link IrqFastBit.EDGE_DYN}. @internal */
   handler: (IrqHandler | null)[];
   /** `devId` of that action. @internal */
   devId: unknown[];
@@ -59,7 +64,6 @@ export class IrqTable {
     this.counts = new Uint32Array(c * nrCpus);
     this.status = new Int32Array(c);
     this.active = new Uint8Array(c);
-    this.port = new Int32Array(c);
     this.fast = new Uint8Array(c);
     this.handler = new Array<IrqHandler | null>(c).fill(null);
     this.devId = new Array<unknown>(c).fill(undefined);
@@ -78,7 +82,6 @@ export class IrqTable {
     this.counts = grown(this.counts, new Uint32Array(c * this.nrCpus));
     this.status = grown(this.status, new Int32Array(c));
     this.active = grown(this.active, new Uint8Array(c));
-    this.port = grown(this.port, new Int32Array(c));
     this.fast = grown(this.fast, new Uint8Array(c));
     for (let i = this.capacity; i < c; i++) {
       this.handler.push(null);
@@ -88,17 +91,23 @@ export class IrqTable {
   }
 
   /**
-   * Records whether `irq` takes the event path's short form, and its action's handler when it
-   * does. Called by the descriptor ({@link IrqDesc.refreshFast}), which decides `eligible`.
+   * Marks `irq` for the event path's short form, with its one action's handler and `devId`.
+   * Called by the descriptor ({@link IrqDesc.qualifyFast}), which checks the conditions.
    * @internal
    */
-  setFast(irq: number, action: IrqAction | null, eligible: boolean): void {
-    if (eligible && action !== null && action.next === null) {
-      this.fast[irq] = IrqFastBit.EDGE_DYN;
-      this.handler[irq] = action.handler;
-      this.devId[irq] = action.devId;
-    } else {
-      this.fast[irq] = 0;
+  qualify(irq: number, action: IrqAction): void {
+    this.fast[irq] = IrqFastBit.EDGE_DYN;
+    this.handler[irq] = action.handler;
+    this.devId[irq] = action.devId;
+  }
+
+  /**
+   * Takes `irq` off the short form until its descriptor is looked at again; with `release`,
+   * also drops the table's references to the old action's handler and `devId`.
+   */
+  unqualify(irq: number, release: boolean): void {
+    this.fast[irq] = IrqFastBit.UNKNOWN;
+    if (release) {
       this.handler[irq] = null;
       this.devId[irq] = undefined;
     }

@@ -74,7 +74,7 @@ import {
   type IrqHandler,
   removeIrqAction,
 } from './irq-desc.js';
-import { IrqTable } from './irq-table.js';
+import { IrqFastBit, IrqTable } from './irq-table.js';
 import { IrqInfo } from './irq-info.js';
 import { LINUX_2007_NO_PIRQS, Linux2007IrqSpace, choose2007Abi, requestIrq2007, type LinuxEra } from './era-2007.js';
 import { EvtchnDevice } from './evtchn-device.js';
@@ -184,7 +184,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
   readonly channelsOnCpu: Int32Array;
   /**
    * Every IRQ's per-CPU interrupt counts (`kstat_irqs`) and the state each event reads
-   * (descriptor status, port, active flag), one table for all descriptors.
+   * (descriptor status, active flag), one table for all descriptors.
    */
   readonly irqTable: IrqTable;
   /** @deprecated The counts are in {@link LinuxGuest.irqTable} (`counts`), with the rest of the per-IRQ state. */
@@ -434,10 +434,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
 
   /** Sets chip, flow and flow name (`irq_set_chip_and_handler_name`). */
   private setChipAndHandler(info: IrqInfo, chip: IrqChip, flow: IrqFlowKind, name: string): void {
-    const desc = this.descs[info.irq]!;
-    desc.chip = chip;
-    desc.flow = flow;
-    desc.name = name;
+    this.descs[info.irq]!.setChipAndHandler(chip, flow, name);
   }
 
   /**
@@ -1200,7 +1197,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     const deferEoi = this.loopDeferEoi;
     if (deferEoi[cpu] === 0 && (++this.loopCount[cpu]! & EventLoop.CHECK_MASK) === 0) this.checkLoopDeadline(cpu);
     const t = this.irqTable;
-    if (t.fast[irq] === 0) return this.handleIrq(irq, cpu);
+    if (t.fast[irq] !== IrqFastBit.EDGE_DYN) return this.handleIrq(irq, cpu);
     if (t.active[irq] !== 0) return this.dropActive();
     t.active[irq] = 1;
     if (deferEoi[cpu] !== 0) this.deferEoi(irq, cpu);
@@ -1209,12 +1206,10 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     if (status & (IrqStatusBit.INPROGRESS | IrqStatusBit.DISABLED | IrqStatusBit.PENDING)) return this.edgeSlow(irq, cpu);
     t.status[irq] = status;
     t.counts[irq * t.nrCpus + cpu]!++;
-    // ack_dynirq: the event is over (not active), the port's pending bit cleared.
-    const bound = t.port[irq]!;
-    if (bound !== 0) {
-      t.active[irq] = 0;
-      this.currentAbi.clearPending(bound);
-    }
+    // ack_dynirq: the event is over (not active), the port's pending bit cleared. The port is
+    // the IRQ's own: `evtchn_to_irq` maps a port to an IRQ only while its info holds that port.
+    t.active[irq] = 0;
+    this.currentAbi.clearPending(port);
     // handle_irq_event: in progress while the one action runs. The handler may change
     // anything, the table's arrays included (a bind can grow them): re-read after it.
     t.status[irq] = status | IrqStatusBit.INPROGRESS;
@@ -1226,11 +1221,16 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     if ((after & (IrqStatusBit.PENDING | IrqStatusBit.DISABLED)) === IrqStatusBit.PENDING) this.edgeReplay(irq, cpu);
   }
 
-  /** `handle_irq_for_port` through the descriptor: IRQs of other chips, flows or several actions. */
+  /**
+   * `handle_irq_for_port` through the descriptor: IRQs of other chips, flows or several
+   * actions, and the first event after any of those changed (which decides whether the next
+   * events take the short form).
+   */
   private handleIrq(irq: number, cpu: number): void {
     const desc = this.descs[irq];
     const info = desc?.info;
     if (!info) return;
+    if (this.irqTable.fast[irq] === IrqFastBit.UNKNOWN) desc!.qualifyFast();
     if (info.isActive !== 0) return this.dropActive();
     info.isActive = 1;
     if (this.loopDeferEoi[cpu] !== 0) this.deferEoi(irq, cpu);
