@@ -54,6 +54,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('rebind' as const), slot, vcpu: fc.nat(VCPUS - 1) }) },
 );
 
+/** The script's calls that take only an IRQ. */
+const IRQ_CALLS: Record<'disable' | 'enable' | 'mask' | 'unmask' | 'lateEoi', (g: LinuxGuest, irq: number) => unknown> = {
+  disable: (g, irq) => g.disableIrq(irq),
+  enable: (g, irq) => g.enableIrq(irq),
+  mask: (g, irq) => g.maskIrq(irq),
+  unmask: (g, irq) => g.unmaskIrq(irq),
+  lateEoi: (g, irq) => g.lateEoi(irq),
+};
+
 /** One platform running the script, recording everything it can see. */
 class Run {
   readonly log: string[] = [];
@@ -158,7 +167,7 @@ class Run {
         break;
       }
       case 'share':
-        if (s && s.devIds.length > 0) {
+        if (s) {
           const devId = { dev: `${s.irq}+${s.devIds.length}` };
           r = g.requestIrq(s.irq, this.handler(o.behaviour, `shared${s.irq}`), IRQF_SHARED, 'ev2', devId);
           if (r === 0) s.devIds.push(devId);
@@ -178,19 +187,11 @@ class Run {
         r = g.upcall(o.vcpu);
         break;
       case 'disable':
-        if (s && s.devIds.length) r = g.disableIrq(s.irq);
-        break;
       case 'enable':
-        if (s && s.devIds.length) r = g.enableIrq(s.irq);
-        break;
       case 'mask':
-        if (s && s.devIds.length) r = g.maskIrq(s.irq);
-        break;
       case 'unmask':
-        if (s && s.devIds.length) r = g.unmaskIrq(s.irq);
-        break;
       case 'lateEoi':
-        if (s && s.devIds.length) r = g.lateEoi(s.irq);
+        if (s) r = IRQ_CALLS[o.op](g, s.irq);
         break;
       case 'unbind':
         if (s && s.devIds.length === 1) {
@@ -199,7 +200,7 @@ class Run {
         }
         break;
       case 'rebind':
-        if (s && s.devIds.length) r = g.rebindIrqToCpu(s.irq, o.vcpu);
+        if (s) r = g.rebindIrqToCpu(s.irq, o.vcpu);
         break;
     }
     this.log.push(`${JSON.stringify(o)} -> ${JSON.stringify(r ?? null)}`);
