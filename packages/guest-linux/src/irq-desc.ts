@@ -106,8 +106,8 @@ export interface IrqChip {
 
 /**
  * One IRQ number's descriptor (`struct irq_desc`). Its status word lives in the guest's
- * {@link IrqTable} (row `irq`), with its info's port and active flag, so that an event reads
- * no per-IRQ object; the accessors below make that invisible to everyone else.
+ * {@link IrqTable} (row `irq`), with its info's active flag, so that an event reads no per-IRQ
+ * object; the accessors below make that invisible to everyone else.
  */
 export class IrqDesc {
   // Initialised (then set by the constructor) so that V8 keeps the field a small integer: a
@@ -206,7 +206,7 @@ export class IrqDesc {
    * Every change to the flow, chip, info or actions takes the IRQ off the short form (the
    * setters, {@link setupIrqAction} and {@link removeIrqAction} do it); the general path calls
    * this before it handles an event, so the next event is short again when it qualifies. Code
-   * that edits `IrqAction.next` itself must call `table.unqualify(irq)`.
+   * that edits `IrqAction.next` itself must call `table.unqualify(irq, false)`.
    * @returns whether it qualifies
    */
   qualifyFast(): boolean {
@@ -224,10 +224,7 @@ export class IrqDesc {
       action !== null &&
       action.next === null;
     if (ok) t.qualify(this.irq, action!);
-    else {
-      t.unqualify(this.irq, action === null);
-      t.fast[this.irq] = IrqFastBit.GENERAL;
-    }
+    else t.disqualify(this.irq);
     return ok;
   }
 

@@ -36,8 +36,8 @@ export class IrqTable {
   /** `IrqInfo.isActive`: 1 while an event of the IRQ is being handled. */
   active: Uint8Array;
   /**
-   * {@link IrqFastBit} flags: cleared whenever the descriptor's flow, chip, actions or info
-   * change, set again by the general path once the IRQ qualifies. @internal
+   * {@link IrqFastBit} marks: cleared whenever the descriptor's flow, chip, actions or info
+   * change; the general path looks at the IRQ again before its next event. @internal
    */
   fast: Uint8Array;
   /** Handler of the IRQ's only action, read only while the IRQ is {@link IrqFastBit.EDGE_DYN}. @internal */
@@ -99,6 +99,17 @@ export class IrqTable {
     this.fast[irq] = IrqFastBit.EDGE_DYN;
     this.handler[irq] = action.handler;
     this.devId[irq] = action.devId;
+  }
+
+  /**
+   * Records that `irq` goes the general way until a change to its descriptor, and lets go of
+   * any handler and `devId` kept for it. Called by {@link IrqDesc.qualifyFast}.
+   * @internal
+   */
+  disqualify(irq: number): void {
+    this.fast[irq] = IrqFastBit.GENERAL;
+    this.handler[irq] = null;
+    this.devId[irq] = undefined;
   }
 
   /**
