@@ -24,10 +24,12 @@ merged.test!.include = [
   'packages/core/src/**/*.test.ts',
   'packages/abi-2level/src/**/*.test.ts',
   'packages/abi-fifo/src/**/*.test.ts',
+  'packages/guest-linux/src/**/*.test.ts',
   'packages/conformance/src/**/*.test.ts',
   'test/reliability/hypercall-model.test.ts',
   'test/reliability/hostile-args.test.ts',
   'test/reliability/isolation.test.ts',
   'test/reliability/delivery.test.ts',
+  'test/reliability/event-path.test.ts',
 ];
 export default defineConfig(merged);
