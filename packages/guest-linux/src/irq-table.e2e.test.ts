@@ -80,6 +80,12 @@ describe('IrqTable', () => {
     // Another table's info, or a table without a fast chip: never the short form.
     expect(desc.qualifyFast()).toBe(false);
     expect(desc.table.fast[9]).toBe(2);
+    // Not even a chipless descriptor with its info in its own table (no chip is not the fast chip).
+    const t = new IrqTable(1);
+    const bare = new IrqDesc(2, t);
+    bare.info = new IrqInfo(2, t);
+    bare.action = new IrqAction(handler, 0, 'x', 1);
+    expect(bare.qualifyFast()).toBe(false);
   });
 });
 
