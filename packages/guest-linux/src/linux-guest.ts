@@ -1199,16 +1199,17 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     const t = this.irqTable;
     if (t.fast[irq] !== IrqFastBit.EDGE_DYN) return this.handleIrq(irq, cpu);
     if (t.active[irq] !== 0) return this.dropActive();
-    t.active[irq] = 1;
+    // handle_irq_for_port sets `is_active` here and ack_dynirq clears it, on every route below
+    // (the general edge flow's ack and mask+ack included) before anything reads it: the short
+    // form writes neither.
     if (deferEoi[cpu] !== 0) this.deferEoi(irq, cpu);
     // handle_edge_irq: clear REPLAY; in progress, disabled or pending → the general flow.
     const status = t.status[irq]! & ~IrqStatusBit.REPLAY;
     if (status & (IrqStatusBit.INPROGRESS | IrqStatusBit.DISABLED | IrqStatusBit.PENDING)) return this.edgeSlow(irq, cpu);
     t.status[irq] = status;
     t.counts[irq * t.nrCpus + cpu]!++;
-    // ack_dynirq: the event is over (not active), the port's pending bit cleared. The port is
-    // the IRQ's own: `evtchn_to_irq` maps a port to an IRQ only while its info holds that port.
-    t.active[irq] = 0;
+    // ack_dynirq: the port's pending bit cleared. The port is the IRQ's own: `evtchn_to_irq`
+    // maps a port to an IRQ only while its info holds that port.
     this.currentAbi.clearPending(port);
     // handle_irq_event: in progress while the one action runs. The handler may change
     // anything, the table's arrays included (a bind can grow them): re-read after it.
