@@ -25,7 +25,7 @@ function runActions(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
   observer.irqHandled(desc, cpu);
 }
 
-/** Every action returned `IRQ_NONE` (out of line: `runActions` is inlined into every event's path). */
+/** Every action returned `IRQ_NONE` (out of line: the rare branch of `runActions`). */
 function noteUnhandled(desc: IrqDesc): void {
   desc.unhandled++;
 }
@@ -36,15 +36,7 @@ function noteUnhandled(desc: IrqDesc): void {
  */
 export function handleIrqEvent(desc: IrqDesc, cpu: number, observer: FlowObserver): void {
   desc.status = (desc.status & ~IrqStatusBit.PENDING) | IrqStatusBit.INPROGRESS;
-  // `runActions` written out: this is every event's path, and a call costs V8's inlining
-  // budget some 20 bytes of bytecode (bench/README.md, optimisation 11).
-  let ret: number = IrqReturnCode.NONE;
-  for (let a = desc.action; a !== null; a = a.next) {
-    const handler = a.handler;
-    ret |= handler(desc.irq, a.devId);
-  }
-  if (ret === IrqReturnCode.NONE) noteUnhandled(desc);
-  observer.irqHandled(desc, cpu);
+  runActions(desc, cpu, observer);
   desc.status &= ~IrqStatusBit.INPROGRESS;
 }
 
