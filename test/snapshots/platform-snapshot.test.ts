@@ -110,6 +110,9 @@ describe('platform snapshots (snapshotPlatform / restorePlatform)', () => {
       [(d) => (d.hypervisor.domains[0].ports.remoteDom = 'x'), 'hypervisor.domains[0].ports.remoteDom'],
       [(d) => (d.hypervisor.domains[1].abi = '2level'), 'hypervisor.domains[1].abi'],
       [(d) => (d.guests[1].irqs[0].info.port = 999), 'guests[1].irqs[0].info.port'],
+      // Stored as a byte and an int32 in the guest's IRQ table: out of range is refused, not wrapped.
+      [(d) => (d.guests[1].irqs[0].info.isActive = 256), 'guests[1].irqs[0].info.isActive'],
+      [(d) => (d.guests[1].irqs[0].status = 2 ** 31), 'guests[1].irqs[0].status'],
       [(d) => (d.runner[1].timers = [null]), 'runner[1].timers'],
       [(d) => (d.arch.domains[0].mode = 'pv'), 'arch.domains[0].mode'],
     ];

@@ -6,7 +6,7 @@
  * status word and per-CPU interrupt counts.
  */
 import type { IrqInfo } from './irq-info.js';
-import { IrqFastBit, IrqTable } from './irq-table.js';
+import { IrqTable } from './irq-table.js';
 import { Errno } from '@evtchn/core';
 import {
   IRQD_DISABLED,
@@ -137,7 +137,7 @@ export class IrqDesc {
     this.table = typeof table === 'number' ? new IrqTable(table, irq + 1) : table;
     this.table.ensure(irq);
     this.table.status[irq] = IRQD_DISABLED | IRQD_MASKED;
-    this.table.fast[irq] = IrqFastBit.UNKNOWN;
+    this.table.unqualify(irq, true);
   }
 
   /** `IRQD_*`, `IRQS_*` and `IRQ_*` bits. */
@@ -163,7 +163,7 @@ export class IrqDesc {
   }
   set info(info: IrqInfo | null) {
     this.infoRef = info;
-    this.table.fast[this.irq] = IrqFastBit.UNKNOWN;
+    this.table.unqualify(this.irq, false);
   }
 
   /** The chip, or `null` (Linux's `no_irq_chip`: `request_irq` fails with `-ENOSYS`). */
@@ -172,7 +172,7 @@ export class IrqDesc {
   }
   set chip(chip: IrqChip | null) {
     this.chipRef = chip;
-    this.table.fast[this.irq] = IrqFastBit.UNKNOWN;
+    this.table.unqualify(this.irq, false);
   }
 
   /** Flow handler. */
@@ -181,7 +181,7 @@ export class IrqDesc {
   }
   set flow(flow: IrqFlowKind) {
     this.flowKind = flow;
-    this.table.fast[this.irq] = IrqFastBit.UNKNOWN;
+    this.table.unqualify(this.irq, false);
   }
 
   /**
@@ -192,7 +192,7 @@ export class IrqDesc {
     this.chipRef = chip;
     this.flowKind = flow;
     this.name = name;
-    this.table.fast[this.irq] = IrqFastBit.UNKNOWN;
+    this.table.unqualify(this.irq, false);
   }
 
   /** @deprecated The table is {@link IrqDesc.table}; it still holds the per-CPU counts. */

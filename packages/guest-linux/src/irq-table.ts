@@ -14,8 +14,8 @@
  */
 import type { IrqAction, IrqChip, IrqDesc, IrqHandler } from './irq-desc.js';
 
-/** Bits of {@link IrqTable.fast}. @internal */
-export const enum IrqFastBit {
+/** The marks of {@link IrqTable.fast}: how an IRQ's next event is handled. @internal */
+export const enum IrqFastMark {
   /** Not known: the flow, chip, actions or info changed since the IRQ was last looked at. */
   UNKNOWN = 0,
   /**
@@ -36,11 +36,11 @@ export class IrqTable {
   /** `IrqInfo.isActive`: 1 while an event of the IRQ is being handled. */
   active: Uint8Array;
   /**
-   * {@link IrqFastBit} marks: cleared whenever the descriptor's flow, chip, actions or info
+   * {@link IrqFastMark} marks: cleared whenever the descriptor's flow, chip, actions or info
    * change; the general path looks at the IRQ again before its next event. @internal
    */
   fast: Uint8Array;
-  /** Handler of the IRQ's only action, read only while the IRQ is {@link IrqFastBit.EDGE_DYN}. @internal */
+  /** Handler of the IRQ's only action, read only while the IRQ is {@link IrqFastMark.EDGE_DYN}. @internal */
   handler: (IrqHandler | null)[];
   /** `devId` of that action. @internal */
   devId: unknown[];
@@ -49,7 +49,6 @@ export class IrqTable {
    * guest's dynamic event chip. `null` for a table of stand-alone descriptors (no short form).
    */
   fastChip: IrqChip | null = null;
-  private capacity: number;
 
   /**
    * @param nrCpus - CPUs per row of {@link counts}
@@ -60,7 +59,6 @@ export class IrqTable {
     capacity = 256,
   ) {
     const c = Math.max(1, capacity);
-    this.capacity = c;
     this.counts = new Uint32Array(c * nrCpus);
     this.status = new Int32Array(c);
     this.active = new Uint8Array(c);
@@ -71,23 +69,23 @@ export class IrqTable {
 
   /** IRQ rows the table holds now. */
   get rows(): number {
-    return this.capacity;
+    return this.status.length;
   }
 
   /** Makes room for `irq`'s row (doubling, so that growing to n rows costs O(n)). */
   ensure(irq: number): void {
-    if (irq < this.capacity) return;
-    let c = this.capacity;
+    const rows = this.status.length;
+    if (irq < rows) return;
+    let c = rows;
     while (c <= irq) c *= 2;
     this.counts = grown(this.counts, new Uint32Array(c * this.nrCpus));
     this.status = grown(this.status, new Int32Array(c));
     this.active = grown(this.active, new Uint8Array(c));
     this.fast = grown(this.fast, new Uint8Array(c));
-    for (let i = this.capacity; i < c; i++) {
+    for (let i = rows; i < c; i++) {
       this.handler.push(null);
       this.devId.push(undefined);
     }
-    this.capacity = c;
   }
 
   /**
@@ -96,7 +94,7 @@ export class IrqTable {
    * @internal
    */
   qualify(irq: number, action: IrqAction): void {
-    this.fast[irq] = IrqFastBit.EDGE_DYN;
+    this.fast[irq] = IrqFastMark.EDGE_DYN;
     this.handler[irq] = action.handler;
     this.devId[irq] = action.devId;
   }
@@ -107,7 +105,7 @@ export class IrqTable {
    * @internal
    */
   disqualify(irq: number): void {
-    this.fast[irq] = IrqFastBit.GENERAL;
+    this.fast[irq] = IrqFastMark.GENERAL;
     this.handler[irq] = null;
     this.devId[irq] = undefined;
   }
@@ -117,7 +115,7 @@ export class IrqTable {
    * also drops the table's references to the old action's handler and `devId`.
    */
   unqualify(irq: number, release: boolean): void {
-    this.fast[irq] = IrqFastBit.UNKNOWN;
+    this.fast[irq] = IrqFastMark.UNKNOWN;
     if (release) {
       this.handler[irq] = null;
       this.devId[irq] = undefined;

@@ -74,7 +74,7 @@ import {
   type IrqHandler,
   removeIrqAction,
 } from './irq-desc.js';
-import { IrqFastBit, IrqTable } from './irq-table.js';
+import { IrqFastMark, IrqTable } from './irq-table.js';
 import { IrqInfo } from './irq-info.js';
 import { LINUX_2007_NO_PIRQS, Linux2007IrqSpace, choose2007Abi, requestIrq2007, type LinuxEra } from './era-2007.js';
 import { EvtchnDevice } from './evtchn-device.js';
@@ -1197,7 +1197,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     const deferEoi = this.loopDeferEoi;
     if (deferEoi[cpu] === 0 && (++this.loopCount[cpu]! & EventLoop.CHECK_MASK) === 0) this.checkLoopDeadline(cpu);
     const t = this.irqTable;
-    if (t.fast[irq] !== IrqFastBit.EDGE_DYN) return this.handleIrq(irq, cpu);
+    if (t.fast[irq] !== IrqFastMark.EDGE_DYN) return this.handleIrq(irq, cpu);
     if (t.active[irq] !== 0) return this.dropActive();
     // handle_irq_for_port sets `is_active` here and ack_dynirq clears it, on every route below
     // (the general edge flow's ack and mask+ack included) before anything reads it: the short
@@ -1231,7 +1231,7 @@ export class LinuxGuest implements GuestOs, EventDispatcher, FlowObserver, XenCh
     const desc = this.descs[irq];
     const info = desc?.info;
     if (!info) return;
-    if (this.irqTable.fast[irq] === IrqFastBit.UNKNOWN) desc!.qualifyFast();
+    if (this.irqTable.fast[irq] === IrqFastMark.UNKNOWN) desc!.qualifyFast();
     if (info.isActive !== 0) return this.dropActive();
     info.isActive = 1;
     if (this.loopDeferEoi[cpu] !== 0) this.deferEoi(irq, cpu);

@@ -60,6 +60,8 @@ export interface LinuxGuestInternals {
 
 /** IrqInfo fields that change while the guest runs (restored as saved). */
 const INFO_NUMBERS = ['cpu', 'refcount', 'maskReason', 'isActive', 'spuriousCnt', 'eoiCpu', 'irqEpoch', 'spuriousThreshold', 'vector', 'pirqFlags', 'pirqDomid'] as const;
+/** Upper bounds of the numbers stored narrower than a JS number (`isActive` is a byte of the guest's IRQ table). */
+const INFO_MAX: Partial<Record<(typeof INFO_NUMBERS)[number], number>> = { isActive: 1 };
 const INFO_BOOLS = ['isStatic', 'isAccounted', 'onEoiList', 'lateEoi'] as const;
 /** IrqInfo fields that say what the IRQ is bound to (must match the re-created binding). */
 const INFO_BINDING = ['type', 'port', 'virq', 'ipi', 'pirq', 'gsi'] as const;
@@ -187,8 +189,7 @@ export function loadLinuxGuest(g: LinuxGuestInternals, state: JsonValue): void {
       const info = d.info;
       const io = readObject(so.info, ip);
       for (const k of INFO_BINDING) expectSame(io[k], at(ip, k), info[k]);
-      // `isActive` is a byte of the guest's IRQ table: 0 or 1, as the guest writes it.
-      for (const k of INFO_NUMBERS) (info as unknown as Record<string, number>)[k] = k === 'isActive' ? readInt(io[k], at(ip, k), 0, 1) : readInt(io[k], at(ip, k));
+      for (const k of INFO_NUMBERS) (info as unknown as Record<string, number>)[k] = readInt(io[k], at(ip, k), Number.MIN_SAFE_INTEGER, INFO_MAX[k]);
       for (const k of INFO_BOOLS) (info as unknown as Record<string, boolean>)[k] = readBool(io[k], at(ip, k));
       info.eoiTime = readNumber(io.eoiTime, at(ip, 'eoiTime'));
     }
